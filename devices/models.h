@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: MIT */
+/* The device models registry.c knows; each defined in its own file. */
+#ifndef DEVICES_MODELS_H
+#define DEVICES_MODELS_H
+
+#include "devices/device.h"
+
+extern const struct device_model uart8250_model;
+extern const struct device_model debug_exit_model;
+
+#endif

@@ -1,0 +1,10 @@
+# Guest-test runner and benchmarks.
+
+.PHONY: tools
+tools:
+
+check-guests: $(VMM_BIN) guest-tests
+	$(Q)scripts/run-guest-tests --vmm $(VMM_BIN) configs/*.toml
+
+bench: all bench-tools
+	$(Q)BUILD=$(BUILD) scripts/bench.sh

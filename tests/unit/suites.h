@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/* Every unit-test suite, one constructor per tests/unit/test_*.c file. */
+#ifndef TESTS_UNIT_SUITES_H
+#define TESTS_UNIT_SUITES_H
+
+#include <check.h>
+
+Suite *toml_suite(void);
+Suite *config_suite(void);
+Suite *bus_suite(void);
+Suite *elf_suite(void);
+Suite *fdt_suite(void);
+
+#endif

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: MIT */
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "boot_protocol.h"
+#include "devices/device.h"
+#include "vmm/boot/elf.h"
+#include "vmm/fdt.h"
+#include "vmm/log.h"
+#include "vmm/vcpu.h"
+#include "vmm/x86/cpuid.h"
+
+/* Reserved IOAPIC routes for the split irqchip (userspace IOAPIC pins). */
+#define SPLIT_IRQCHIP_ROUTES 24
+/* Needed on Intel hosts for real mode; harmless elsewhere. Inside the MMIO hole. */
+#define KVM_TSS_GPA 0xfffbd000ull
+
+static int vm_open_kvm(struct vm *vm)
+{
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		int rc = -errno;
+
+		log_error("/dev/kvm: %s%s", strerror(errno), errno == ENOENT ?
+			  " (is the kvm module loaded?)" : errno == EACCES ?
+			  " (add yourself to the kvm group or run as root)" : "");
+		return rc;
+	}
+	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+		log_error("/dev/kvm: unsupported KVM API version");
+		return -ENOTSUP;
+	}
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		int rc = -errno;
+
+		log_error("KVM_CREATE_VM: %s", strerror(errno));
+		return rc;
+	}
+	int run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+
+	if (run_size <= 0) {
+		log_error("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+		return -ENOTSUP;
+	}
+	vm->vcpu_run_size = (size_t)run_size;
+	return 0;
+}
+
+/*
+ * Split irqchip: the LAPIC stays in the kernel (IPIs, timer, MSI delivery)
+ * while PIC/IOAPIC would be ours. A full in-kernel irqchip costs 7-15 ms
+ * per VM on these hosts for devices self-test images do not use.
+ */
+static int vm_setup_irqchip(struct vm *vm)
+{
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_SPLIT_IRQCHIP, .args = { SPLIT_IRQCHIP_ROUTES },
+	};
+
+	if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0) {
+		int rc = -errno;
+
+		log_error("KVM_ENABLE_CAP(SPLIT_IRQCHIP): %s", strerror(errno));
+		return rc;
+	}
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_GPA) < 0)
+		log_debug("KVM_SET_TSS_ADDR: %s (ignored)", strerror(errno));
+	return 0;
+}
+
+static int vm_setup_memory(struct vm *vm)
+{
+	int rc = guest_memory_alloc(&vm->ram, vm->config->memory);
+
+	if (rc) {
+		log_error("allocating %llu MiB of guest RAM: %s",
+			  (unsigned long long)(vm->config->memory >> 20), strerror(-rc));
+		return rc;
+	}
+	struct kvm_userspace_memory_region region = {
+		.slot = 0, .guest_phys_addr = 0, .memory_size = vm->ram.size,
+		.userspace_addr = (uintptr_t)vm->ram.base,
+	};
+
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+		rc = -errno;
+		log_error("KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
+		return rc;
+	}
+	return 0;
+}
+
+static int vm_realize_devices(struct vm *vm)
+{
+	const struct vm_config *config = vm->config;
+
+	for (size_t i = 0; i < config->device_count; i++) {
+		struct device *dev = config->devices[i];
+		int rc = dev->model->realize ? dev->model->realize(dev, vm) : 0;
+
+		if (rc) {
+			log_error("device '%s' (%s): %s", dev->name, dev->model->type, strerror(-rc));
+			return rc;
+		}
+		vm->realized_devices = (unsigned)i + 1;
+	}
+	return 0;
+}
+
+static int vm_load_guest(struct vm *vm)
+{
+	struct elf_image image;
+	char error[512];
+	int rc = fdt_build(vm->config, &vm->dtb, &vm->dtb_size);
+
+	if (rc) {
+		log_error("building the device tree: %s", strerror(-rc));
+		return rc;
+	}
+	if (vm->dtb_size > X86_BOOT_DTB_MAX) {
+		log_error("device tree is %zu bytes; at most %llu fit", vm->dtb_size,
+			  (unsigned long long)X86_BOOT_DTB_MAX);
+		return -E2BIG;
+	}
+	memcpy(guest_memory_ptr(&vm->ram, X86_BOOT_DTB_GPA, vm->dtb_size), vm->dtb, vm->dtb_size);
+	rc = elf_load_file(vm->config->image, &vm->ram, BOOT_RESERVED_END, &image, error,
+			   sizeof(error));
+	if (rc) {
+		log_error("%s", error);
+		return rc;
+	}
+	vm->entry = image.entry;
+	rc = x86_boot_build(&vm->ram, vm->config->vcpus, vm->dtb_size, &vm->boot_layout);
+	if (rc)
+		log_error("building boot structures: %s", strerror(-rc));
+	return rc;
+}
+
+static int vm_create_vcpus(struct vm *vm)
+{
+	int rc = x86_cpuid_get_supported(vm->kvm_fd, &vm->cpuid);
+
+	if (rc) {
+		log_error("KVM_GET_SUPPORTED_CPUID: %s", strerror(-rc));
+		return rc;
+	}
+	vm->vcpus = calloc(vm->config->vcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return -ENOMEM;
+	for (unsigned i = 0; i < vm->config->vcpus; i++) {
+		vm->vcpus[i].fd = -1;
+		rc = vcpu_create(vm, &vm->vcpus[i], i);
+		vm->vcpu_count = i + 1;
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int vm_create(struct vm *vm, const struct vm_config *config)
+{
+	int rc;
+
+	*vm = (struct vm){ .config = config, .kvm_fd = -1, .vm_fd = -1, .stop_eventfd = -1 };
+	atomic_init(&vm->stop_reason, VM_RUNNING);
+	bus_init(&vm->pio_bus, "pio");
+	bus_init(&vm->mmio_bus, "mmio");
+	vm->stop_eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->stop_eventfd < 0)
+		return -errno;
+	if ((rc = vm_open_kvm(vm)) || (rc = vm_setup_irqchip(vm)) || (rc = vm_setup_memory(vm)) ||
+	    (rc = vm_realize_devices(vm)) || (rc = vm_load_guest(vm)) ||
+	    (rc = vm_create_vcpus(vm)))
+		return rc;
+	return 0;
+}
+
+int vm_block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	return -pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+void vm_request_stop(struct vm *vm, enum vm_stop_reason reason, int status)
+{
+	int expected = VM_RUNNING;
+
+	if (!atomic_compare_exchange_strong(&vm->stop_reason, &expected, (int)reason))
+		return;
+	vm->stop_status = status;
+	for (unsigned i = 0; i < vm->vcpu_count; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	uint64_t one = 1;
+
+	if (write(vm->stop_eventfd, &one, sizeof(one)) < 0)
+		log_debug("stop eventfd: %s", strerror(errno));
+}
+
+/* Main thread: sleep until a vCPU stops the VM or SIGINT/SIGTERM arrives. */
+static void vm_wait_for_stop(struct vm *vm)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	int signal_fd = signalfd(-1, &set, SFD_CLOEXEC);
+	struct pollfd fds[2] = {
+		{ .fd = vm->stop_eventfd, .events = POLLIN },
+		{ .fd = signal_fd, .events = POLLIN },
+	};
+
+	while (!vm_stopping(vm)) {
+		if (poll(fds, signal_fd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
+			break;
+		struct signalfd_siginfo info;
+
+		if (signal_fd >= 0 && (fds[1].revents & POLLIN) &&
+		    read(signal_fd, &info, sizeof(info)) == sizeof(info)) {
+			log_info("stopping on signal %u", info.ssi_signo);
+			vm_request_stop(vm, VM_STOP_SIGNAL, VMM_EXIT_SIGNAL_BASE + (int)info.ssi_signo);
+		}
+	}
+	if (signal_fd >= 0)
+		close(signal_fd);
+}
+
+/* Guest RAM pages the host has backed, in KiB (mincore over RAM). */
+static uint64_t vm_guest_resident_kib(const struct vm *vm)
+{
+	const size_t page = 4096, chunk_pages = 4096;
+	unsigned char residency[4096];
+	uint64_t resident = 0;
+
+	for (uint64_t offset = 0; offset < vm->ram.size; offset += chunk_pages * page) {
+		uint64_t left = vm->ram.size - offset;
+		size_t len = left < chunk_pages * page ? (size_t)left : chunk_pages * page;
+
+		if (mincore(vm->ram.base + offset, len, residency) < 0)
+			return 0;
+		for (size_t i = 0; i < (len + page - 1) / page; i++)
+			resident += residency[i] & 1;
+	}
+	return resident * (page / 1024);
+}
+
+/*
+ * Peak RSS beyond guest RAM is what the VMM itself costs; guest pages are
+ * the guest's. Logged at debug level; scripts/bench.sh reads it.
+ */
+static void vm_report_usage(const struct vm *vm)
+{
+	struct rusage usage;
+
+	if (log_get_level() < LOG_DEBUG || getrusage(RUSAGE_SELF, &usage) < 0)
+		return;
+	uint64_t guest = vm_guest_resident_kib(vm);
+
+	log_debug("usage: peak_rss_kib=%ld guest_resident_kib=%llu vmm_kib=%lld", usage.ru_maxrss,
+		  (unsigned long long)guest, (long long)usage.ru_maxrss - (long long)guest);
+}
+
+int vm_run(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->vcpu_count; i++) {
+		int rc = vcpu_start(&vm->vcpus[i]);
+
+		if (rc) {
+			log_error("starting vcpu %u: %s", i, strerror(-rc));
+			vm_request_stop(vm, VM_STOP_VMM_ERROR, VMM_EXIT_ERROR);
+			break;
+		}
+	}
+	vm_wait_for_stop(vm);
+	for (unsigned i = 0; i < vm->vcpu_count; i++)
+		vcpu_join(&vm->vcpus[i]);
+	for (unsigned i = 0; i < vm->realized_devices; i++) {
+		struct device *dev = vm->config->devices[i];
+
+		if (dev->model->stop)
+			dev->model->stop(dev);
+	}
+	vm_report_usage(vm);
+	return vm->stop_status;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->vcpu_count; i++) {
+		vcpu_join(&vm->vcpus[i]);
+		vcpu_destroy(&vm->vcpus[i]);
+	}
+	free(vm->vcpus);
+	vm->vcpus = NULL;
+	vm->vcpu_count = 0;
+	free(vm->cpuid);
+	free(vm->dtb);
+	vm->cpuid = NULL;
+	vm->dtb = NULL;
+	bus_destroy(&vm->pio_bus);
+	bus_destroy(&vm->mmio_bus);
+	guest_memory_free(&vm->ram);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	if (vm->stop_eventfd >= 0)
+		close(vm->stop_eventfd);
+	vm->vm_fd = vm->kvm_fd = vm->stop_eventfd = -1;
+}

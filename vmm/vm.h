@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One virtual machine: the KVM VM fd, guest RAM, the PIO/MMIO buses, its
+ * vCPUs and devices, and how it stops. Everything is reached through an
+ * explicit struct vm *; two VMs in one process are fine.
+ */
+#ifndef VMM_VM_H
+#define VMM_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmm/bus.h"
+#include "vmm/config/config.h"
+#include "vmm/memory.h"
+#include "vmm/x86/boot_state.h"
+
+struct vcpu;
+struct kvm_cpuid2;
+
+/*
+ * Process exit status of `vmm run`. A guest exit-port write gives
+ * (value << 1) | 1, which is always odd; the VMM's own outcomes are even.
+ */
+#define VMM_EXIT_ERROR        2   /* config, image, KVM or host failure */
+#define VMM_EXIT_GUEST_FAULT  4   /* triple fault, emulation failure, bad entry */
+#define VMM_EXIT_SIGNAL_BASE  128 /* + signal number: stopped by SIGINT/SIGTERM */
+
+enum vm_stop_reason {
+	VM_RUNNING,
+	VM_STOP_GUEST_EXIT,   /* the guest wrote the exit port */
+	VM_STOP_GUEST_FAULT,  /* the guest cannot continue */
+	VM_STOP_SIGNAL,       /* SIGINT/SIGTERM */
+	VM_STOP_VMM_ERROR,    /* a host-side failure while running */
+};
+
+struct vm {
+	const struct vm_config *config;
+	int kvm_fd;
+	int vm_fd;
+	size_t vcpu_run_size;        /* mmap size of struct kvm_run */
+	struct guest_memory ram;
+	struct bus pio_bus;
+	struct bus mmio_bus;
+	struct kvm_cpuid2 *cpuid;    /* supported CPUID, adjusted per vCPU */
+	struct vcpu *vcpus;
+	unsigned vcpu_count;
+	struct x86_boot_layout boot_layout;
+	uint64_t entry;
+	void *dtb;
+	size_t dtb_size;
+	unsigned realized_devices;   /* how many of config->devices to stop */
+
+	/* Stopping: the first reason wins; stop_eventfd wakes the main thread. */
+	atomic_int stop_reason;
+	int stop_status;
+	int stop_eventfd;
+};
+
+/*
+ * Build a VM from config: KVM VM, RAM, devices, DTB, image, boot state,
+ * vCPUs. Logs what failed and returns -errno; vm_destroy() is safe after a
+ * failure.
+ */
+int vm_create(struct vm *vm, const struct vm_config *config);
+
+/*
+ * Run until the guest exits, faults, or SIGINT/SIGTERM arrives (the caller
+ * must have blocked those in every thread; see vm_block_signals()). Returns
+ * the process exit status.
+ */
+int vm_run(struct vm *vm);
+
+void vm_destroy(struct vm *vm);
+
+/* Block SIGINT/SIGTERM in the calling thread (call before vm_create). */
+int vm_block_signals(void);
+
+/* Ask every vCPU to stop; callable from any thread, idempotent. */
+void vm_request_stop(struct vm *vm, enum vm_stop_reason reason, int status);
+
+static inline bool vm_stopping(struct vm *vm)
+{
+	return atomic_load_explicit(&vm->stop_reason, memory_order_acquire) != VM_RUNNING;
+}
+
+#endif
