@@ -38,10 +38,10 @@ VMM_LIB_OBJS := $(VMM_LIB_SRCS:%.c=$(BUILD)/host/%.o)
 VMM_LIB      := $(BUILD)/libvmm.a
 VMM_BIN      := $(BUILD)/vmm
 
-.PHONY: all vmm run check check-unit check-unit-sanitized check-guests bench fuzz clean
+.PHONY: all vmm run check check-unit check-unit-sanitized check-cli check-guests bench fuzz clean
 .DEFAULT_GOAL := all
 
-all: vmm firmware guest-tests unit-tests tools
+all: vmm firmware guest-tests unit-tests cli-images tools
 
 vmm: $(VMM_BIN)
 
@@ -70,6 +70,7 @@ run: all
 check: all
 	$(Q)$(MAKE) --no-print-directory check-unit
 	$(Q)$(MAKE) --no-print-directory check-unit-sanitized
+	$(Q)$(MAKE) --no-print-directory check-cli
 	$(Q)$(MAKE) --no-print-directory check-guests
 
 clean:

@@ -57,3 +57,16 @@ fuzz: $(FUZZ_BINS)
 		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 			$(FUZZ_BUILD)/corpus/$$name $$corpus; \
 	done
+
+# Command-line tests: tiny CPL 0 images for the fault and signal paths.
+CLI_IMAGES := $(patsubst tests/cli/images/%.S,$(BUILD)/tests/cli/%.elf,$(wildcard tests/cli/images/*.S))
+
+$(BUILD)/tests/cli/%.elf: tests/cli/images/%.S
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-Ttext=0x200000 $< -o $@
+
+.PHONY: cli-images check-cli
+cli-images: $(CLI_IMAGES)
+
+check-cli: $(VMM_BIN) $(CLI_IMAGES) guest-tests
+	$(Q)VMM=$(VMM_BIN) tests/cli/run-cli-tests
