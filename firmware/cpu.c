@@ -8,11 +8,6 @@
 #include "fw/fw.h"
 #include "internal.h"
 
-_Static_assert(FW_SEL_KERNEL_CODE == BOOT_SEL_KERNEL_CODE, "selector mismatch");
-_Static_assert(FW_SEL_KERNEL_DATA == BOOT_SEL_KERNEL_DATA, "selector mismatch");
-_Static_assert(FW_SEL_USER_CODE == BOOT_SEL_USER_CODE, "selector mismatch");
-_Static_assert(FW_SEL_USER_DATA == BOOT_SEL_USER_DATA, "selector mismatch");
-_Static_assert(FW_SEL_TSS0 == BOOT_SEL_TSS(0), "selector mismatch");
 _Static_assert(sizeof(struct fw_percpu) == FW_PERCPU_SIZE, "per-CPU size");
 _Static_assert(offsetof(struct fw_percpu, cpu) == FW_PERCPU_CPU, "per-CPU layout");
 _Static_assert(offsetof(struct fw_percpu, online) == FW_PERCPU_ONLINE, "per-CPU layout");

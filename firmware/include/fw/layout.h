@@ -2,19 +2,19 @@
 /*
  * Constants shared by the firmware's assembly and C code.
  *
- * Usable from .S files (no C declarations here). The selector values repeat
- * include/boot_protocol.h, which is not assembler-includable; firmware/cpu.c
- * checks at compile time that both agree.
+ * Usable from .S files (no C declarations here).
  */
 #ifndef FW_LAYOUT_H
 #define FW_LAYOUT_H
 
-/* GDT selectors (boot_protocol.h BOOT_SEL_*). */
-#define FW_SEL_KERNEL_CODE 0x08
-#define FW_SEL_KERNEL_DATA 0x10
-#define FW_SEL_USER_DATA   0x23
-#define FW_SEL_USER_CODE   0x2b
-#define FW_SEL_TSS0        0x30
+#include "boot_protocol.h"
+
+/* GDT selectors: the VMM's, which the PVH entry reproduces. */
+#define FW_SEL_KERNEL_CODE BOOT_SEL_KERNEL_CODE
+#define FW_SEL_KERNEL_DATA BOOT_SEL_KERNEL_DATA
+#define FW_SEL_USER_DATA   BOOT_SEL_USER_DATA
+#define FW_SEL_USER_CODE   BOOT_SEL_USER_CODE
+#define FW_SEL_TSS0        BOOT_SEL_TSS(0)
 
 /* Most vCPUs the firmware keeps per-CPU state for. */
 #define FW_MAX_CPUS 64
