@@ -5,7 +5,8 @@
  *
  * Life cycle: parse (config only, no VM: `vmm check-config` and `vmm dtb`
  * run it too) -> realize (map regions on a VM) -> add_fdt_node -> reset ->
- * destroy. Adding a model touches its own file and one line in registry.c.
+ * stop -> unrealize (release what realize took from the VM: MSIs, loop fds,
+ * threads; called by vm_destroy while the VM still exists) -> destroy. Adding a model touches its own file and one line in registry.c.
  */
 #ifndef DEVICES_DEVICE_H
 #define DEVICES_DEVICE_H
@@ -34,6 +35,8 @@ struct device_model {
 	void (*reset)(struct device *dev);
 	/* Flush and stop (called once the vCPUs have stopped). */
 	void (*stop)(struct device *dev);
+	/* Give back VM resources; must cope with a partly failed realize. */
+	void (*unrealize)(struct device *dev, struct vm *vm);
 	/* Free dev->state; must cope with a device that was never realized. */
 	void (*destroy)(struct device *dev);
 };

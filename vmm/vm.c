@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
-#include <poll.h>
+#include <sys/epoll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,7 +79,11 @@ static int vm_setup_irqchip(struct vm *vm)
 	}
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_GPA) < 0)
 		log_debug("KVM_SET_TSS_ADDR: %s (ignored)", strerror(errno));
-	return 0;
+	int rc = irq_init(vm);
+
+	if (rc)
+		log_error("interrupt routing: %s", strerror(-rc));
+	return rc;
 }
 
 static int vm_setup_memory(struct vm *vm)
@@ -110,13 +114,15 @@ static int vm_realize_devices(struct vm *vm)
 
 	for (size_t i = 0; i < config->device_count; i++) {
 		struct device *dev = config->devices[i];
+
+		/* Counted before realize so a partial realize is unrealized too. */
+		vm->realized_devices = (unsigned)i + 1;
 		int rc = dev->model->realize ? dev->model->realize(dev, vm) : 0;
 
 		if (rc) {
 			log_error("device '%s' (%s): %s", dev->name, dev->model->type, strerror(-rc));
 			return rc;
 		}
-		vm->realized_devices = (unsigned)i + 1;
 	}
 	return 0;
 }
@@ -171,17 +177,58 @@ static int vm_create_vcpus(struct vm *vm)
 	return 0;
 }
 
+static void vm_on_stop_event(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+
+	loop_stop(&vm->loop);
+}
+
+static void vm_on_signal(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	struct signalfd_siginfo info;
+
+	if (read(vm->signal_fd, &info, sizeof(info)) != sizeof(info))
+		return;
+	log_info("stopping on signal %u", info.ssi_signo);
+	vm_request_stop(vm, VM_STOP_SIGNAL, VMM_EXIT_SIGNAL_BASE + (int)info.ssi_signo);
+}
+
+/* The event loop owns the stop eventfd and the SIGINT/SIGTERM signalfd. */
+static int vm_setup_loop(struct vm *vm)
+{
+	sigset_t set;
+	int rc = loop_init(&vm->loop);
+
+	if (rc)
+		return rc;
+	vm->stop_eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	vm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (vm->stop_eventfd < 0 || vm->signal_fd < 0)
+		return -errno;
+	if ((rc = loop_add_fd(&vm->loop, vm->stop_eventfd, EPOLLIN, vm_on_stop_event, vm)) ||
+	    (rc = loop_add_fd(&vm->loop, vm->signal_fd, EPOLLIN, vm_on_signal, vm)))
+		return rc;
+	return 0;
+}
+
 int vm_create(struct vm *vm, const struct vm_config *config)
 {
 	int rc;
 
-	*vm = (struct vm){ .config = config, .kvm_fd = -1, .vm_fd = -1, .stop_eventfd = -1 };
+	*vm = (struct vm){ .config = config, .kvm_fd = -1, .vm_fd = -1, .stop_eventfd = -1,
+			   .signal_fd = -1 };
 	atomic_init(&vm->stop_reason, VM_RUNNING);
 	bus_init(&vm->pio_bus, "pio");
 	bus_init(&vm->mmio_bus, "mmio");
-	vm->stop_eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vm->stop_eventfd < 0)
-		return -errno;
+	if ((rc = vm_setup_loop(vm))) {
+		log_error("event loop: %s", strerror(-rc));
+		return rc;
+	}
 	if ((rc = vm_open_kvm(vm)) || (rc = vm_setup_irqchip(vm)) || (rc = vm_setup_memory(vm)) ||
 	    (rc = vm_realize_devices(vm)) || (rc = vm_load_guest(vm)) ||
 	    (rc = vm_create_vcpus(vm)))
@@ -212,35 +259,6 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason reason, int status)
 
 	if (write(vm->stop_eventfd, &one, sizeof(one)) < 0)
 		log_debug("stop eventfd: %s", strerror(errno));
-}
-
-/* Main thread: sleep until a vCPU stops the VM or SIGINT/SIGTERM arrives. */
-static void vm_wait_for_stop(struct vm *vm)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	int signal_fd = signalfd(-1, &set, SFD_CLOEXEC);
-	struct pollfd fds[2] = {
-		{ .fd = vm->stop_eventfd, .events = POLLIN },
-		{ .fd = signal_fd, .events = POLLIN },
-	};
-
-	while (!vm_stopping(vm)) {
-		if (poll(fds, signal_fd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
-			break;
-		struct signalfd_siginfo info;
-
-		if (signal_fd >= 0 && (fds[1].revents & POLLIN) &&
-		    read(signal_fd, &info, sizeof(info)) == sizeof(info)) {
-			log_info("stopping on signal %u", info.ssi_signo);
-			vm_request_stop(vm, VM_STOP_SIGNAL, VMM_EXIT_SIGNAL_BASE + (int)info.ssi_signo);
-		}
-	}
-	if (signal_fd >= 0)
-		close(signal_fd);
 }
 
 /* Guest RAM pages the host has backed, in KiB (mincore over RAM). */
@@ -289,7 +307,13 @@ int vm_run(struct vm *vm)
 			break;
 		}
 	}
-	vm_wait_for_stop(vm);
+	/* This thread is the event thread until the VM stops. */
+	int rc = loop_run(&vm->loop);
+
+	if (rc) {
+		log_error("event loop: %s", strerror(-rc));
+		vm_request_stop(vm, VM_STOP_VMM_ERROR, VMM_EXIT_ERROR);
+	}
 	for (unsigned i = 0; i < vm->vcpu_count; i++)
 		vcpu_join(&vm->vcpus[i]);
 	for (unsigned i = 0; i < vm->realized_devices; i++) {
@@ -308,6 +332,18 @@ void vm_destroy(struct vm *vm)
 		vcpu_join(&vm->vcpus[i]);
 		vcpu_destroy(&vm->vcpus[i]);
 	}
+	for (unsigned i = vm->realized_devices; i-- > 0;) {
+		struct device *dev = vm->config->devices[i];
+
+		if (dev->model->unrealize)
+			dev->model->unrealize(dev, vm);
+	}
+	vm->realized_devices = 0;
+	irq_destroy(vm);
+	loop_destroy(&vm->loop);
+	if (vm->signal_fd >= 0)
+		close(vm->signal_fd);
+	vm->signal_fd = -1;
 	free(vm->vcpus);
 	vm->vcpus = NULL;
 	vm->vcpu_count = 0;

@@ -14,11 +14,14 @@
 
 #include "vmm/bus.h"
 #include "vmm/config/config.h"
+#include "vmm/irq.h"
+#include "vmm/loop.h"
 #include "vmm/memory.h"
 #include "vmm/x86/boot_state.h"
 
 struct vcpu;
 struct kvm_cpuid2;
+struct pci_host;
 
 /*
  * Process exit status of `vmm run`. A guest exit-port write gives
@@ -44,6 +47,9 @@ struct vm {
 	struct guest_memory ram;
 	struct bus pio_bus;
 	struct bus mmio_bus;
+	struct irq_routing irq;
+	struct event_loop loop;      /* serviced by the thread in vm_run() */
+	struct pci_host *pci_host;   /* set by the pci-host device, if configured */
 	struct kvm_cpuid2 *cpuid;    /* supported CPUID, adjusted per vCPU */
 	struct vcpu *vcpus;
 	unsigned vcpu_count;
@@ -57,6 +63,7 @@ struct vm {
 	atomic_int stop_reason;
 	int stop_status;
 	int stop_eventfd;
+	int signal_fd;               /* SIGINT/SIGTERM, blocked in every thread */
 };
 
 /*

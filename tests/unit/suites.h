@@ -10,5 +10,7 @@ Suite *config_suite(void);
 Suite *bus_suite(void);
 Suite *elf_suite(void);
 Suite *fdt_suite(void);
+Suite *pci_suite(void);
+Suite *irq_suite(void);
 
 #endif
