@@ -12,5 +12,6 @@ Suite *elf_suite(void);
 Suite *fdt_suite(void);
 Suite *pci_suite(void);
 Suite *irq_suite(void);
+Suite *poll_suite(void);
 
 #endif
