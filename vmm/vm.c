@@ -86,6 +86,63 @@ static int vm_setup_irqchip(struct vm *vm)
 	return rc;
 }
 
+static bool ranges_overlap(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size)
+{
+	return a < b + b_size && b < a + a_size;
+}
+
+static int vm_set_slot(struct vm *vm, int slot, uint64_t gpa, uint64_t size, void *host)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = (uint32_t)slot, .guest_phys_addr = gpa, .memory_size = size,
+		.userspace_addr = (uintptr_t)host,
+	};
+
+	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0 ? -errno : 0;
+}
+
+int vm_add_ram_slot(struct vm *vm, uint64_t gpa, uint64_t size, void *host)
+{
+	int slot = -ENOSPC;
+
+	if (!size || (size | gpa | (uintptr_t)host) & 0xfff || gpa + size < gpa)
+		return -EINVAL;
+	pthread_mutex_lock(&vm->slot_lock);
+	for (int i = 0; i < VM_MAX_RAM_SLOTS; i++) {
+		if (vm->ram_slots[i].size &&
+		    ranges_overlap(gpa, size, vm->ram_slots[i].gpa, vm->ram_slots[i].size)) {
+			slot = -EEXIST;
+			break;
+		}
+		if (!vm->ram_slots[i].size && slot == -ENOSPC)
+			slot = i;
+	}
+	if (slot >= 0) {
+		int rc = vm_set_slot(vm, slot, gpa, size, host);
+
+		if (rc)
+			slot = rc;
+		else
+			vm->ram_slots[slot] = (typeof(vm->ram_slots[0])){ .gpa = gpa, .size = size };
+	}
+	pthread_mutex_unlock(&vm->slot_lock);
+	return slot;
+}
+
+int vm_remove_ram_slot(struct vm *vm, int slot)
+{
+	int rc = -EINVAL;
+
+	pthread_mutex_lock(&vm->slot_lock);
+	if (slot > 0 && slot < VM_MAX_RAM_SLOTS && vm->ram_slots[slot].size) {
+		/* Size 0 deletes the slot in KVM. */
+		rc = vm_set_slot(vm, slot, vm->ram_slots[slot].gpa, 0, NULL);
+		vm->ram_slots[slot].size = 0;
+	}
+	pthread_mutex_unlock(&vm->slot_lock);
+	return rc;
+}
+
 static int vm_setup_memory(struct vm *vm)
 {
 	int rc = guest_memory_alloc(&vm->ram, vm->config->memory);
@@ -95,16 +152,12 @@ static int vm_setup_memory(struct vm *vm)
 			  (unsigned long long)(vm->config->memory >> 20), strerror(-rc));
 		return rc;
 	}
-	struct kvm_userspace_memory_region region = {
-		.slot = 0, .guest_phys_addr = 0, .memory_size = vm->ram.size,
-		.userspace_addr = (uintptr_t)vm->ram.base,
-	};
-
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
-		rc = -errno;
-		log_error("KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
+	if ((rc = vm_set_slot(vm, 0, 0, vm->ram.size, vm->ram.base))) {
+		log_error("KVM_SET_USER_MEMORY_REGION: %s", strerror(-rc));
 		return rc;
 	}
+	vm->ram_slots[0].gpa = 0;
+	vm->ram_slots[0].size = vm->ram.size;
 	return 0;
 }
 
@@ -223,6 +276,7 @@ int vm_create(struct vm *vm, const struct vm_config *config)
 	*vm = (struct vm){ .config = config, .kvm_fd = -1, .vm_fd = -1, .stop_eventfd = -1,
 			   .signal_fd = -1 };
 	atomic_init(&vm->stop_reason, VM_RUNNING);
+	pthread_mutex_init(&vm->slot_lock, NULL);
 	bus_init(&vm->pio_bus, "pio");
 	bus_init(&vm->mmio_bus, "mmio");
 	if ((rc = vm_setup_loop(vm))) {
@@ -341,6 +395,7 @@ void vm_destroy(struct vm *vm)
 	vm->realized_devices = 0;
 	irq_destroy(vm);
 	loop_destroy(&vm->loop);
+	pthread_mutex_destroy(&vm->slot_lock);
 	if (vm->signal_fd >= 0)
 		close(vm->signal_fd);
 	vm->signal_fd = -1;

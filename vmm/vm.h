@@ -31,6 +31,8 @@ struct pci_host;
 #define VMM_EXIT_GUEST_FAULT  4   /* triple fault, emulation failure, bad entry */
 #define VMM_EXIT_SIGNAL_BASE  128 /* + signal number: stopped by SIGINT/SIGTERM */
 
+#define VM_MAX_RAM_SLOTS 32
+
 enum vm_stop_reason {
 	VM_RUNNING,
 	VM_STOP_GUEST_EXIT,   /* the guest wrote the exit port */
@@ -58,6 +60,10 @@ struct vm {
 	void *dtb;
 	size_t dtb_size;
 	unsigned realized_devices;   /* how many of config->devices to stop */
+	struct {
+		uint64_t gpa, size;  /* size 0: free; slot 0 is main RAM */
+	} ram_slots[VM_MAX_RAM_SLOTS];
+	pthread_mutex_t slot_lock;
 
 	/* Stopping: the first reason wins; stop_eventfd wakes the main thread. */
 	atomic_int stop_reason;
@@ -84,6 +90,15 @@ void vm_destroy(struct vm *vm);
 
 /* Block SIGINT/SIGTERM in the calling thread (call before vm_create). */
 int vm_block_signals(void);
+
+/*
+ * Map host memory at gpa as a KVM memslot outside main RAM: device pages
+ * (submission portals) the guest writes with plain stores and no exit.
+ * host and size must be page-aligned. Returns the slot number or -errno
+ * (-EEXIST if it overlaps RAM or another slot).
+ */
+int vm_add_ram_slot(struct vm *vm, uint64_t gpa, uint64_t size, void *host);
+int vm_remove_ram_slot(struct vm *vm, int slot);
 
 /* Ask every vCPU to stop; callable from any thread, idempotent. */
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason, int status);

@@ -12,6 +12,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -33,6 +34,7 @@ static void setup(void)
 	ck_assert_int_ge(vm.vm_fd, 0);
 	ck_assert_int_eq(ioctl(vm.vm_fd, KVM_ENABLE_CAP, &cap), 0);
 	ck_assert_int_eq(irq_init(&vm), 0);
+	pthread_mutex_init(&vm.slot_lock, NULL);
 }
 
 static void teardown(void)
@@ -150,6 +152,24 @@ START_TEST(ioeventfd_add_remove)
 }
 END_TEST
 
+START_TEST(ram_slots_add_and_remove)
+{
+	void *page = mmap(NULL, 0x2000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ck_assert_ptr_ne(page, MAP_FAILED);
+	int slot = vm_add_ram_slot(&vm, 0xf0000000, 0x2000, page);
+
+	ck_assert_int_gt(slot, 0);
+	ck_assert_int_eq(vm_add_ram_slot(&vm, 0xf0001000, 0x1000, page), -EEXIST);
+	ck_assert_int_eq(vm_add_ram_slot(&vm, 0xf0100800, 0x1000, page), -EINVAL);
+	ck_assert_int_eq(vm_add_ram_slot(&vm, 0xf0100000, 0, page), -EINVAL);
+	ck_assert_int_eq(vm_remove_ram_slot(&vm, slot), 0);
+	ck_assert_int_eq(vm_remove_ram_slot(&vm, slot), -EINVAL);
+	ck_assert_int_eq(vm_add_ram_slot(&vm, 0xf0001000, 0x1000, page), slot);
+	munmap(page, 0x2000);
+}
+END_TEST
+
 struct loop_probe {
 	struct event_loop *loop;
 	int fd;
@@ -207,6 +227,7 @@ Suite *irq_suite(void)
 	tcase_add_test(routes, teardown_frees_gsis_for_reuse);
 	tcase_add_test(routes, gsis_run_out_cleanly);
 	tcase_add_test(routes, ioeventfd_add_remove);
+	tcase_add_test(routes, ram_slots_add_and_remove);
 	tcase_add_test(loop, loop_dispatches_and_stops);
 	suite_add_tcase(suite, routes);
 	suite_add_tcase(suite, loop);
