@@ -114,7 +114,8 @@ int vm_add_ram_slot(struct vm *vm, uint64_t gpa, uint64_t size, void *host)
 			slot = -EEXIST;
 			break;
 		}
-		if (!vm->ram_slots[i].size && slot == -ENOSPC)
+		/* Slot 0 is main RAM, even before it is mapped. */
+		if (i > 0 && !vm->ram_slots[i].size && slot == -ENOSPC)
 			slot = i;
 	}
 	if (slot >= 0) {
