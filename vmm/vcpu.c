@@ -181,6 +181,8 @@ static void *vcpu_thread(void *opaque)
 			vm_request_stop(vm, VM_STOP_VMM_ERROR, VMM_EXIT_ERROR);
 			break;
 		}
+		/* Queued writes happened before this exit: replay them first. */
+		coalesced_drain(vm);
 		if (!vcpu_handle_exit(vcpu))
 			break;
 	}
@@ -210,7 +212,8 @@ int vcpu_start(struct vcpu *vcpu)
 
 void vcpu_kick(struct vcpu *vcpu)
 {
-	if (!vcpu->thread_started)
+	/* The caller's own vCPU checks vm_stopping() after this exit anyway. */
+	if (!vcpu->thread_started || pthread_equal(vcpu->thread, pthread_self()))
 		return;
 	/* immediate_exit covers the window before the thread re-enters KVM_RUN. */
 	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_RELEASE);

@@ -228,7 +228,10 @@ static int vm_create_vcpus(struct vm *vm)
 		if (rc)
 			return rc;
 	}
-	return 0;
+	rc = coalesced_start(vm, vm->vcpus[0].fd);
+	if (rc)
+		log_error("coalesced I/O ring: %s", strerror(-rc));
+	return rc;
 }
 
 static void vm_on_stop_event(void *opaque, uint32_t events)
@@ -278,6 +281,7 @@ int vm_create(struct vm *vm, const struct vm_config *config)
 			   .signal_fd = -1 };
 	atomic_init(&vm->stop_reason, VM_RUNNING);
 	pthread_mutex_init(&vm->slot_lock, NULL);
+	coalesced_init(vm);
 	bus_init(&vm->pio_bus, "pio");
 	bus_init(&vm->mmio_bus, "mmio");
 	if ((rc = vm_setup_loop(vm))) {
@@ -371,6 +375,7 @@ int vm_run(struct vm *vm)
 	}
 	for (unsigned i = 0; i < vm->vcpu_count; i++)
 		vcpu_join(&vm->vcpus[i]);
+	coalesced_drain(vm); /* writes queued after the last exit */
 	for (unsigned i = 0; i < vm->realized_devices; i++) {
 		struct device *dev = vm->config->devices[i];
 
@@ -394,6 +399,7 @@ void vm_destroy(struct vm *vm)
 			dev->model->unrealize(dev, vm);
 	}
 	vm->realized_devices = 0;
+	coalesced_destroy(vm);
 	irq_destroy(vm);
 	loop_destroy(&vm->loop);
 	pthread_mutex_destroy(&vm->slot_lock);

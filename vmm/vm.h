@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "vmm/bus.h"
+#include "vmm/coalesced.h"
 #include "vmm/config/config.h"
 #include "vmm/irq.h"
 #include "vmm/loop.h"
@@ -50,6 +51,7 @@ struct vm {
 	struct bus pio_bus;
 	struct bus mmio_bus;
 	struct irq_routing irq;
+	struct coalesced_ring coalesced;
 	struct event_loop loop;      /* serviced by the thread in vm_run() */
 	struct pci_host *pci_host;   /* set by the pci-host device, if configured */
 	struct kvm_cpuid2 *cpuid;    /* supported CPUID, adjusted per vCPU */
