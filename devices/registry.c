@@ -9,6 +9,8 @@
 static const struct device_model *const device_models[] = {
 	&uart8250_model,
 	&debug_exit_model,
+	&pci_host_model,
+	&pci_testdev_model,
 };
 
 const struct device_model *device_model_find(const char *type)

@@ -206,6 +206,12 @@ void irq_msi_destroy(struct irq_msi *msi)
 {
 	if (!msi->vm || msi->eventfd < 0)
 		return;
+	if (!msi->vm->irq.initialized) {
+		/* Routing already gone with the VM (teardown order bug): just close. */
+		close(msi->eventfd);
+		msi->eventfd = -1;
+		return;
+	}
 	struct irq_routing *routing = &msi->vm->irq;
 
 	pthread_mutex_lock(&routing->lock);
