@@ -222,6 +222,32 @@ void irq_msi_destroy(struct irq_msi *msi)
 	msi->eventfd = -1;
 }
 
+int irq_pin_route(struct vm *vm, unsigned gsi, bool valid, uint64_t address, uint32_t data)
+{
+	struct irq_routing *routing = &vm->irq;
+	int rc;
+
+	if (gsi >= IRQ_FIRST_MSI_GSI)
+		return -EINVAL;
+	pthread_mutex_lock(&routing->lock);
+	struct kvm_irq_routing_entry *entry = irq_route_find(routing, gsi);
+
+	if (!valid) {
+		irq_route_drop(routing, gsi);
+	} else {
+		if (!entry)
+			entry = &routing->table->entries[routing->table->nr++];
+		*entry = (struct kvm_irq_routing_entry){
+			.gsi = gsi, .type = KVM_IRQ_ROUTING_MSI,
+			.u.msi = { .address_lo = (uint32_t)address,
+				   .address_hi = (uint32_t)(address >> 32), .data = data },
+		};
+	}
+	rc = irq_routing_commit(vm);
+	pthread_mutex_unlock(&routing->lock);
+	return rc;
+}
+
 int irq_signal_msi(struct vm *vm, uint64_t address, uint32_t data)
 {
 	struct kvm_msi msi = {

@@ -69,6 +69,14 @@ void irq_msi_trigger(struct irq_msi *msi);
 /* Remove irqfd, route and GSI; close the eventfd. Idempotent. */
 void irq_msi_destroy(struct irq_msi *msi);
 
+/*
+ * Routes for the IOAPIC's pins (GSI < IRQ_FIRST_MSI_GSI). A user-space
+ * IOAPIC delivers with irq_signal_msi(), but KVM derives which vectors need
+ * an EOI exit (KVM_EXIT_IOAPIC_EOI, for level-triggered pins) from these
+ * routes, so they must mirror the redirection table. valid = false removes.
+ */
+int irq_pin_route(struct vm *vm, unsigned gsi, bool valid, uint64_t address, uint32_t data);
+
 /* One-shot MSI without a route (KVM_SIGNAL_MSI); returns 1 delivered, 0 blocked, -errno. */
 int irq_signal_msi(struct vm *vm, uint64_t address, uint32_t data);
 

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "devices/ioapic.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
 #include "vmm/x86/cpuid.h"
@@ -137,6 +138,10 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 		return true;
 	case KVM_EXIT_MMIO:
 		vcpu_handle_mmio(vcpu);
+		return true;
+	case KVM_EXIT_IOAPIC_EOI:
+		if (vcpu->vm->ioapic)
+			ioapic_eoi(vcpu->vm->ioapic, run->eoi.vector);
 		return true;
 	case KVM_EXIT_SHUTDOWN:
 		log_error("vcpu %u: guest shut down (triple fault)", vcpu->index);

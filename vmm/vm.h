@@ -23,6 +23,7 @@
 struct vcpu;
 struct kvm_cpuid2;
 struct pci_host;
+struct ioapic;
 
 /*
  * Process exit status of `vmm run`. A guest exit-port write gives
@@ -54,6 +55,7 @@ struct vm {
 	struct coalesced_ring coalesced;
 	struct event_loop loop;      /* serviced by the thread in vm_run() */
 	struct pci_host *pci_host;   /* set by the pci-host device, if configured */
+	struct ioapic *ioapic;       /* set by the ioapic device, if configured */
 	struct kvm_cpuid2 *cpuid;    /* supported CPUID, adjusted per vCPU */
 	struct vcpu *vcpus;
 	unsigned vcpu_count;

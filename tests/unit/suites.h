@@ -13,5 +13,6 @@ Suite *fdt_suite(void);
 Suite *pci_suite(void);
 Suite *irq_suite(void);
 Suite *poll_suite(void);
+Suite *ioapic_suite(void);
 
 #endif

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * User-space IOAPIC for KVM's split irqchip: line interrupts for devices
+ * that have no MSI (virtio-mmio, the UART), delivered as MSIs built from
+ * the redirection table. Level-triggered pins keep Remote IRR until the
+ * guest's EOI comes back as KVM_EXIT_IOAPIC_EOI (vcpu.c calls ioapic_eoi()).
+ */
+#ifndef DEVICES_IOAPIC_H
+#define DEVICES_IOAPIC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct ioapic;
+
+#define IOAPIC_PINS        24
+#define IOAPIC_BASE        0xfec00000ull
+#define IOAPIC_SIZE        0x1000ull
+/* Phandle of the IOAPIC node: devices use it as interrupt-parent. */
+#define FDT_PHANDLE_IOAPIC 1u
+/* Second interrupt cell of "intel,ce4100-ioapic" (device-facts 6.5). */
+#define IOAPIC_FDT_EDGE_RISING 0u
+#define IOAPIC_FDT_LEVEL_HIGH  2u
+
+/* Drive a pin (logical level: 1 = asserted). Safe from any thread. */
+void ioapic_set_level(struct ioapic *ioapic, unsigned pin, bool asserted);
+/* The guest EOI'd `vector`: release Remote IRR, re-deliver still-asserted pins. */
+void ioapic_eoi(struct ioapic *ioapic, uint8_t vector);
+
+#endif
