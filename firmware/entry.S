@@ -75,6 +75,57 @@ fw_exc_common:
 	jmp	2b
 	.size	fw_exc_common, . - fw_exc_common
 
+/* ------------------------------------------------------------------------ */
+/* Interrupt stubs, vectors 32-255 (cpu.c points the IDT gates here).       */
+/*                                                                          */
+/* Every instruction here is emulated (~1.5 us each), so a stub is three    */
+/* instructions and touches no register: count the vector in this CPU's     */
+/* per-CPU page (FS base), EOI through the xAPIC MMIO page, iretq. The      */
+/* xAPIC ignores the value written to EOI, so whatever EAX holds will do;   */
+/* iretq restores RFLAGS, so incl may clobber the flags. Anything else      */
+/* (callbacks) runs later at CPL 3: fw_irq_dispatch(), fw/irq.h.            */
+/*                                                                          */
+/*   normal vector:    incl; movabs (EOI); iretq         3 instructions     */
+/*   spurious (0xff):  incl; iretq (no EOI for spurious) 2 instructions     */
+/*   timestamping:     push, push, rdtsc, mov, pop, pop, jmp + the 3 above: */
+/*                     10 instructions; rdtsc is the 3rd one after entry    */
+
+	.balign 32
+	.globl	fw_irq_stubs
+	.type	fw_irq_stubs, @function
+fw_irq_stubs:
+	vec = FW_VEC_FIRST_IRQ
+	.rept	256 - FW_VEC_FIRST_IRQ
+	.balign	32
+	incl	%fs:(FW_PERCPU_IRQ_COUNT + 4 * vec)
+	.if vec != FW_VEC_SPURIOUS
+	movabs	%eax, FW_LAPIC_BASE + FW_APIC_EOI
+	.endif
+	iretq
+	vec = vec + 1
+	.endr
+	.size	fw_irq_stubs, . - fw_irq_stubs
+
+/* Timestamping variants (fw_irq_set_timestamp()): low 32 bits of the TSC at
+ * entry into %fs:FW_PERCPU_IRQ_TSC, then the normal stub. */
+	.balign 32
+	.globl	fw_irq_stamp_stubs
+	.type	fw_irq_stamp_stubs, @function
+fw_irq_stamp_stubs:
+	vec = FW_VEC_FIRST_IRQ
+	.rept	256 - FW_VEC_FIRST_IRQ
+	.balign	32
+	pushq	%rax
+	pushq	%rdx
+	rdtsc
+	movl	%eax, %fs:FW_PERCPU_IRQ_TSC
+	popq	%rdx
+	popq	%rax
+	jmp	fw_irq_stubs + 32 * (vec - FW_VEC_FIRST_IRQ)
+	vec = vec + 1
+	.endr
+	.size	fw_irq_stamp_stubs, . - fw_irq_stamp_stubs
+
 /* CPL 3 side of the fatal path: RDI = frame on the CPL 0 stack. */
 	.type	fw_fatal_entry, @function
 fw_fatal_entry:
@@ -140,11 +191,16 @@ priv_exit:
 1:	cli
 	hlt
 	jmp	1b
+/* pushfq at CPL 3 always shows IF = 1 here (the hypervisor keeps the
+ * guest's IF elsewhere), so the state is also kept in %fs:FW_PERCPU_IRQ_ON
+ * for fw_irq_enabled(). */
 priv_irq_enable:
 	orq	$FW_RFLAGS_IF, 16(%rsp)		/* RFLAGS in the iretq frame */
+	movl	$1, %fs:FW_PERCPU_IRQ_ON
 	iretq
 priv_irq_disable:
 	andq	$~FW_RFLAGS_IF, 16(%rsp)
+	movl	$0, %fs:FW_PERCPU_IRQ_ON
 	iretq
 priv_wait_irq:
 	sti
@@ -155,6 +211,18 @@ priv_invlpg:
 	invlpg	(%rdi)
 	xor	%eax, %eax
 	iretq
+/* Halt until an interrupt unless the u32 at RDI already differs from ESI.
+ * The compare runs with IF = 0 (int3 enters through an interrupt gate), so
+ * an interrupt that changes the word after the caller's last look at CPL 3
+ * either happened before the compare (no halt) or wakes the hlt (sti's
+ * shadow covers the hlt). 6 instructions after the dispatch. */
+priv_wait_ne:
+	cmp	%esi, (%rdi)
+	jne	1f
+	sti
+	hlt
+	cli
+1:	iretq
 
 	.section .rodata
 	.balign 8
@@ -174,6 +242,7 @@ fw_privcall_table:
 	.quad	priv_irq_disable	/* FW_PRIV_IRQ_DISABLE */
 	.quad	priv_wait_irq		/* FW_PRIV_WAIT_IRQ */
 	.quad	priv_invlpg		/* FW_PRIV_INVLPG */
+	.quad	priv_wait_ne		/* FW_PRIV_WAIT_NE */
 	.if (. - fw_privcall_table) != FW_PRIV_COUNT * 8
 	.error "fw_privcall_table does not match FW_PRIV_COUNT"
 	.endif

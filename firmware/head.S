@@ -69,13 +69,46 @@ _start:
 	iretq
 
 .Lsecondary:
-	/* Report in (fw_percpu[cpu].online = 1) and park at CPL 0. */
+	/* Secondary CPU (RDX = index): report in, take a per-CPU FS base,
+	 * software-enable the LAPIC so wake-up IPIs are accepted, then halt with
+	 * interrupts on until CPU 0 has filled the IDT and sets
+	 * fw_smp_released (firmware/smp.c), and iretq to fw_ap_main() at CPL 3.
+	 * About 35 instructions at CPL 0, once per CPU (one pass through the
+	 * wait loop). */
 	cmp	$FW_MAX_CPUS, %rdx
 	jae	.Lpark
-	mov	%edx, %eax
-	shl	$FW_PERCPU_SHIFT, %rdx
-	mov	%eax, fw_percpu + FW_PERCPU_CPU(%rdx)
-	movl	$1, fw_percpu + FW_PERCPU_ONLINE(%rdx)
+	mov	%edx, %ebx			/* CPU index, kept across wrmsr */
+	shl	$FW_PERCPU_SHIFT, %edx
+	add	$fw_percpu, %edx		/* the image is below 4 GiB */
+	mov	%ebx, FW_PERCPU_CPU(%rdx)
+	movl	$1, FW_PERCPU_ONLINE(%rdx)
+	mov	%edx, %esi
+	mov	$FW_SEL_USER_DATA, %eax		/* as on CPU 0: selectors before the FS base */
+	mov	%ax, %ds
+	mov	%ax, %es
+	mov	%ax, %fs
+	mov	%ax, %gs
+	mov	$FW_MSR_FS_BASE, %ecx
+	mov	%esi, %eax
+	xor	%edx, %edx
+	wrmsr
+	/* SVR: APIC on, spurious vector 0xff. movabs, because 0xfee000f0 as a
+	 * 32-bit displacement would be sign-extended. */
+	mov	$(FW_APIC_SVR_ENABLE | FW_VEC_SPURIOUS), %eax
+	movabs	%eax, FW_LAPIC_BASE + FW_APIC_SVR
+1:	cmpl	$0, fw_smp_released(%rip)
+	jne	2f
+	sti					/* the shadow covers hlt: no lost IPI */
+	hlt
+	cli
+	jmp	1b
+2:	mov	%ebx, %edi			/* fw_ap_user_entry(cpu) */
+	pushq	$FW_SEL_USER_DATA
+	pushq	$0				/* RSP: set at CPL 3 from the index */
+	pushq	$FW_RFLAGS_FIXED		/* interrupts off at CPL 3 */
+	pushq	$FW_SEL_USER_CODE
+	pushq	$fw_ap_user_entry
+	iretq
 .Lpark:
 	cli
 	hlt
@@ -91,6 +124,19 @@ fw_user_entry:
 	call	fw_main
 	ud2
 	.size	fw_user_entry, . - fw_user_entry
+
+/* Secondary CPU at CPL 3: RDI = CPU index (1..FW_MAX_CPUS-1). Its stack is
+ * fw_ap_stacks[index - 1], FW_AP_STACK_SIZE bytes; top = base + index * size. */
+	.type	fw_ap_user_entry, @function
+fw_ap_user_entry:
+	mov	%rdi, %rax
+	shl	$FW_AP_STACK_SHIFT, %rax
+	add	$fw_ap_stacks, %rax
+	mov	%rax, %rsp
+	xor	%ebp, %ebp
+	call	fw_ap_main
+	ud2
+	.size	fw_ap_user_entry, . - fw_ap_user_entry
 
 /* ------------------------------------------------------------------------ */
 /* PVH 32-bit entry: protected mode, paging off, EBX = struct hvm_start_info. */
@@ -226,6 +272,10 @@ fw_pvh_tss:	.skip FW_TSS_SIZE
 	.globl	fw_user_stack, fw_user_stack_top
 fw_user_stack:	.skip FW_USER_STACK_SIZE
 fw_user_stack_top:
+
+	.balign 4096
+	.globl	fw_ap_stacks
+fw_ap_stacks:	.skip (FW_MAX_CPUS - 1) * FW_AP_STACK_SIZE
 
 	.balign 16
 	.globl	fw_fatal_stack_top

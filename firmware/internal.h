@@ -3,6 +3,7 @@
 #ifndef FW_INTERNAL_H
 #define FW_INTERNAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "boot_protocol.h"
@@ -10,6 +11,7 @@
 
 /* entry.S */
 extern const char fw_isr_stubs[];
+extern const char fw_irq_stubs[], fw_irq_stamp_stubs[];
 void fw_privcall_entry(void);
 
 /* head.S: the PVH entry's boot_info, completed by fw_pvh_init(). */
@@ -21,6 +23,15 @@ __attribute__((noreturn)) void fw_main(uint64_t dtb, const struct boot_info *inf
 
 /* cpu.c */
 void fw_cpu_init(void);
+
+/* irq.c */
+uint64_t fw_lapic_measure_ticks(uint64_t tsc_ticks, uint64_t *tsc_elapsed);
+void fw_lapic_boot_init(bool svr_enabled);
+
+/* smp.c: release the secondary CPUs (CPU 0, after fw_cpu_init). */
+void fw_smp_init(void);
+extern volatile uint32_t fw_smp_released;
+__attribute__((noreturn)) void fw_ap_main(unsigned int cpu);
 
 /* pvh.c */
 void fw_pvh_init(void);

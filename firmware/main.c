@@ -84,5 +84,9 @@ void fw_main(uint64_t dtb, const struct boot_info *info, uint64_t cpu)
 		       fdt_strerror(fw_boot.fdt_error));
 	(void)cpu;
 
+	/* CPU 0's LAPIC, then release the secondary CPUs into their idle loops
+	 * (the IDT is complete since fw_cpu_init()). */
+	fw_smp_init();
+
 	fw_run_tests();
 }

@@ -33,8 +33,9 @@ struct vm;
 #define IRQ_MAX_ROUTES 1024
 #define IRQ_FIRST_MSI_GSI 24 /* GSIs below are the (absent) IOAPIC's pins */
 
+/* Extended (x2APIC) destination ids are not enabled: the high half must be 0. */
 #define MSI_ADDRESS_BASE 0xfee00000ull
-#define MSI_ADDRESS_MASK 0xfff00000ull
+#define MSI_ADDRESS_MASK 0xfffffffffff00000ull
 
 struct irq_msi {
 	struct vm *vm;

@@ -81,6 +81,11 @@ START_TEST(programming_installs_and_replaces_routes)
 	ck_assert_uint_eq(vm.irq.table->nr, 1);
 	ck_assert_uint_eq(vm.irq.table->entries[0].u.msi.address_lo, 0xfee01000);
 
+	/* 0xfee00000 above 4 GiB is a memory write, not an interrupt. */
+	ck_assert(!irq_msi_address_valid(0x1fee00000ull));
+	ck_assert(!irq_msi_address_valid(0xfffffffffee00000ull));
+	ck_assert(irq_msi_address_valid(0xfeeff00cull));
+
 	/* A non-interrupt address removes the route: later triggers drop. */
 	ck_assert_int_eq(irq_msi_program(&msi, 0x12345000, 0x42), 0);
 	ck_assert(!msi.routed);

@@ -30,7 +30,8 @@
 #define FW_PRIV_IRQ_DISABLE 11 /* clears RFLAGS.IF of the caller */
 #define FW_PRIV_WAIT_IRQ    12 /* sti; hlt; cli at CPL 0: wait for one interrupt */
 #define FW_PRIV_INVLPG      13 /* rdi = linear address */
-#define FW_PRIV_COUNT       14
+#define FW_PRIV_WAIT_NE     14 /* rdi = u32 *, esi = value: sti; hlt; cli unless *rdi != esi */
+#define FW_PRIV_COUNT       15
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -61,6 +62,13 @@ static inline void priv_wait_irq(void) { fw_privcall(FW_PRIV_WAIT_IRQ, 0, 0, 0);
 static inline void priv_invlpg(const volatile void *p)
 {
 	fw_privcall(FW_PRIV_INVLPG, (uint64_t)(uintptr_t)p, 0, 0);
+}
+/* Halt at CPL 0 until an interrupt arrives, unless *word != value already
+ * (checked with interrupts off, so no wake-up is lost). Returns after one
+ * interrupt (any vector) or at once; callers loop on their condition. */
+static inline void priv_wait_ne(const volatile uint32_t *word, uint32_t value)
+{
+	fw_privcall(FW_PRIV_WAIT_NE, (uint64_t)(uintptr_t)word, value, 0);
 }
 __attribute__((noreturn)) static inline void priv_exit(unsigned int value)
 {
