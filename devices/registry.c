@@ -10,6 +10,7 @@ static const struct device_model *const device_models[] = {
 	&uart8250_model,
 	&debug_exit_model,
 	&ioapic_model,
+	&fslmc_model,
 	&pci_host_model,
 	&pci_testdev_model,
 };

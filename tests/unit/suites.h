@@ -14,5 +14,6 @@ Suite *pci_suite(void);
 Suite *irq_suite(void);
 Suite *poll_suite(void);
 Suite *ioapic_suite(void);
+Suite *fslmc_suite(void);
 
 #endif
