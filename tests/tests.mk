@@ -33,7 +33,7 @@ FUZZ_SECONDS ?= 30
 FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BUILD   := $(BUILD)/fuzz
 FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
-FUZZ_CFLAGS  := -std=gnu11 -O1 -g -D_GNU_SOURCE -Iinclude -I. \
+FUZZ_CFLAGS  := -std=gnu11 -O1 -g -D_GNU_SOURCE -Iinclude -I. -MMD -MP \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 FUZZ_LIB_OBJS := $(VMM_LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
