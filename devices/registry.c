@@ -11,6 +11,7 @@ static const struct device_model *const device_models[] = {
 	&debug_exit_model,
 	&ioapic_model,
 	&fslmc_model,
+	&dsa_model,
 	&pci_host_model,
 	&pci_testdev_model,
 };

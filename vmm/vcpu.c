@@ -14,6 +14,7 @@
 #include "vmm/log.h"
 #include "vmm/vm.h"
 #include "vmm/x86/cpuid.h"
+#include "vmm/x86/insn.h"
 
 /* The kick signal only interrupts KVM_RUN; its handler does nothing. */
 #define VCPU_KICK_SIGNAL SIGUSR1
@@ -147,6 +148,9 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 		log_error("vcpu %u: guest shut down (triple fault)", vcpu->index);
 		break;
 	case KVM_EXIT_INTERNAL_ERROR:
+		/* MOVDIR64B/ENQCMD to a trapped portal end here: complete them. */
+		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && x86_insn_complete(vcpu))
+			return true;
 		vcpu_report_internal_error(vcpu);
 		break;
 	case KVM_EXIT_FAIL_ENTRY:

@@ -28,6 +28,22 @@
 /* Needed on Intel hosts for real mode; harmless elsewhere. Inside the MMIO hole. */
 #define KVM_TSS_GPA 0xfffbd000ull
 
+/*
+ * Emulation failures (e.g. MOVDIR64B to a trapped DSA portal) exit to user
+ * space with the instruction bytes, so vmm/x86/insn.c can complete them.
+ * Optional: kernels before 5.14 lack the capability.
+ */
+static void vm_enable_emulation_exits(struct vm *vm)
+{
+#ifdef KVM_CAP_EXIT_ON_EMULATION_FAILURE
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_EXIT_ON_EMULATION_FAILURE, .args = { 1 } };
+
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_EXIT_ON_EMULATION_FAILURE) > 0 &&
+	    ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
+		log_debug("KVM_ENABLE_CAP(EXIT_ON_EMULATION_FAILURE): %s", strerror(errno));
+#endif
+}
+
 static int vm_open_kvm(struct vm *vm)
 {
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -57,6 +73,7 @@ static int vm_open_kvm(struct vm *vm)
 		return -ENOTSUP;
 	}
 	vm->vcpu_run_size = (size_t)run_size;
+	vm_enable_emulation_exits(vm);
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "vmm/loop.h"
 #include "vmm/memory.h"
 #include "vmm/x86/boot_state.h"
+#include "vmm/x86/insn.h"
 
 struct vcpu;
 struct kvm_cpuid2;
@@ -55,6 +56,7 @@ struct vm {
 	struct coalesced_ring coalesced;
 	struct event_loop loop;      /* serviced by the thread in vm_run() */
 	struct pci_host *pci_host;   /* set by the pci-host device, if configured */
+	struct x86_insn_targets insn_targets; /* 64-byte store targets (vmm/x86/insn.h) */
 	struct ioapic *ioapic;       /* set by the ioapic device, if configured */
 	struct kvm_cpuid2 *cpuid;    /* supported CPUID, adjusted per vCPU */
 	struct vcpu *vcpus;

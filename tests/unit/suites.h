@@ -15,5 +15,7 @@ Suite *irq_suite(void);
 Suite *poll_suite(void);
 Suite *ioapic_suite(void);
 Suite *fslmc_suite(void);
+Suite *dsa_suite(void);
+Suite *x86_insn_suite(void);
 
 #endif
