@@ -12,6 +12,7 @@ static const struct device_model *const device_models[] = {
 	&ioapic_model,
 	&fslmc_model,
 	&dsa_model,
+	&dfl_card_model,
 	&pci_host_model,
 	&pci_testdev_model,
 };

@@ -17,5 +17,6 @@ Suite *ioapic_suite(void);
 Suite *fslmc_suite(void);
 Suite *dsa_suite(void);
 Suite *x86_insn_suite(void);
+Suite *dfl_suite(void);
 
 #endif
