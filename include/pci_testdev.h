@@ -37,12 +37,28 @@
 #define PCI_TESTDEV_ECHO         0x0c /* RW: reads return the last value written */
 #define PCI_TESTDEV_WRITE_COUNT  0x10 /* RO count of register writes; write: reset to 0 */
 #define PCI_TESTDEV_RAISE        0x14 /* WO: raise MSI-X vector N (N >= vectors: ignored, ERROR bit 0 set) */
-#define PCI_TESTDEV_TIMER_US     0x18 /* RW: write N arms a one-shot host timer of N us (0 cancels) */
+#define PCI_TESTDEV_TIMER_US     0x18 /* RW: write N arms the host timer: first expiry in N us (0 cancels) */
 #define PCI_TESTDEV_TIMER_VECTOR 0x1c /* RW: vector the timer raises */
-#define PCI_TESTDEV_TIMER_FIRED  0x20 /* RO: times the timer has fired */
+#define PCI_TESTDEV_TIMER_FIRED  0x20 /* RO: times the timer has fired (raised its vector) */
 #define PCI_TESTDEV_RAISED       0x24 /* RO: interrupts delivered to KVM (not masked, routed) */
 #define PCI_TESTDEV_DROPPED      0x28 /* RO: raises with no valid MSI address (not delivered) */
 #define PCI_TESTDEV_ERROR        0x2c /* RW1C: bit 0 bad vector number */
+/*
+ * Interrupt latency measurement: the host's TSC (which guests on the
+ * project's machines see unchanged) read by the device model immediately
+ * before its most recent raise -- RAISE write or timer expiry -- went to the
+ * MSI-X function (and from there to KVM's irqfd). 0 before the first raise.
+ * Read LO then HI while no raise is in flight (e.g. after its interrupt).
+ */
+#define PCI_TESTDEV_RAISE_TSC_LO 0x30 /* RO: low 32 bits */
+#define PCI_TESTDEV_RAISE_TSC_HI 0x34 /* RO: high 32 bits */
+/*
+ * RW: 0 (reset value): the timer is one-shot. N > 0: after its first expiry
+ * the timer fires every N us until TIMER_US is written 0; expiries the event
+ * thread could not keep up with collapse into one raise. Read when TIMER_US
+ * is written: write TIMER_PERIOD_US first.
+ */
+#define PCI_TESTDEV_TIMER_PERIOD_US 0x38
 #define PCI_TESTDEV_REGS_SIZE    0x1000
 
 /* BAR4 (I/O) registers, 32-bit accesses. */

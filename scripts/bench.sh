@@ -14,11 +14,21 @@
 #       wall times, cross-checked by the guest's own TSC timing of the writes
 #   (c) peak RSS of the VMM beyond guest RAM (`vm.log_level=debug` usage line)
 #   (d) hello under QEMU (-M pc, -M microvm) vs `vmm run configs/hello.toml`
+#   (e) interrupt injection latency, host raise -> guest CPL 0 handler, by
+#       TSC stamps on both sides (guest-tests/irq-bench through the VMM's
+#       pci-testdev timer, event thread and irqfd) vs build/bench/irq_floor
+#       (a host thread writing an irqfd); guest halted and spinning at CPL 3;
+#       and the interrupts/s one vector sustains (periodic host timer)
 #
 # Environment: BUILD (default build), BENCH_REPS (30), BENCH_PIO_REPS (30),
 # BENCH_QEMU_REPS (20, microvm), BENCH_QEMU_PC_REPS (10), BENCH_CPU (CPU the
 # PIO runs are pinned to: a number, "none", or "auto" (default): the CPU
 # that was idlest over one second before the PIO runs),
+# BENCH_IRQ_CPU (CPU the (e) runs are pinned to, vCPU and raising thread
+# alike: a number, "none", or "auto" (default): the idlest CPU, as for PIO),
+# BENCH_IRQ_REPS (10 rounds of vmm + floor for (e)), BENCH_IRQ_SAMPLES (100
+# latency samples per wait style and run), BENCH_IRQ_PERIODS (200,100,50:
+# host timer periods, us, of the rate sweep: 200 ms each),
 # BENCH_QUICK=1 (3 repetitions of everything: checks the harness only).
 #
 # Exit status: 0 when the harness worked (whether or not goals are met),
@@ -34,8 +44,12 @@ REPS=${BENCH_REPS:-30}
 PIO_REPS=${BENCH_PIO_REPS:-30}
 QEMU_REPS=${BENCH_QEMU_REPS:-20}
 QEMU_PC_REPS=${BENCH_QEMU_PC_REPS:-10}
+IRQ_REPS=${BENCH_IRQ_REPS:-10}
+IRQ_CPU=${BENCH_IRQ_CPU:-auto}
+IRQ_SAMPLES=${BENCH_IRQ_SAMPLES:-100}
+IRQ_PERIODS=${BENCH_IRQ_PERIODS:-200,100,50}
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
-	REPS=3 PIO_REPS=3 QEMU_REPS=3 QEMU_PC_REPS=2
+	REPS=3 PIO_REPS=3 QEMU_REPS=3 QEMU_PC_REPS=2 IRQ_REPS=3
 fi
 NCPU=$(nproc)
 CPU=${BENCH_CPU:-auto}
@@ -64,23 +78,26 @@ median() {
 }
 
 # --- harness checks -------------------------------------------------------
-for f in "$VMM" "$B/kvm_floor" "$B/bench_run"; do
+for f in "$VMM" "$B/kvm_floor" "$B/bench_run" "$B/irq_floor"; do
 	[ -x "$f" ] || fail "$f is missing: run 'make all bench-tools' (or 'make bench')"
 done
-for f in first probe pio-0-cpl0 pio-n-cpl0 pio-0-cpl3 pio-n-cpl3; do
+for f in first probe pio-0-cpl0 pio-n-cpl0 pio-0-cpl3 pio-n-cpl3 irq; do
 	[ -f "$B/$f.elf" ] || fail "$B/$f.elf is missing: run 'make bench-tools'"
 done
+[ -f "$BUILD/guest-tests/irq-bench.elf" ] ||
+	fail "$BUILD/guest-tests/irq-bench.elf is missing: run 'make guest-tests'"
 if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then fail "/dev/kvm is not usable by $(id -un)"; fi
 mkdir -p "$OUT"
 : > "$OUT/summary.txt"
 : > "$OUT/raw.txt"
 
-# Bench configs name their images relative to themselves, in build/bench/;
-# with another BUILD, run copies that name $BUILD/bench/ instead.
+# Bench configs name their images relative to themselves, in build/bench/
+# (or build/guest-tests/); with another BUILD, run copies that name
+# $BUILD/... instead.
 if [ "$BUILD" != build ]; then
 	mkdir -p "$B/configs"
 	for f in "$CFG"/*.toml; do
-		sed "s|^image = \"\.\./\.\./\.\./build/bench/|image = \"$(realpath "$B")/|" "$f" \
+		sed "s|^image = \"\.\./\.\./\.\./build/|image = \"$(realpath "$BUILD")/|" "$f" \
 			> "$B/configs/${f##*/}"
 	done
 	CFG=$B/configs
@@ -90,7 +107,8 @@ echo "== vmm benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $NCPU CPUs," \
 	"kernel $(uname -r), THP $(sed 's/.*\[\(.*\)\].*/\1/' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "repetitions: startup $REPS, PIO $PIO_REPS, QEMU microvm $QEMU_REPS, QEMU pc $QEMU_PC_REPS" \
+echo "repetitions: startup $REPS, PIO $PIO_REPS, QEMU microvm $QEMU_REPS, QEMU pc $QEMU_PC_REPS," \
+	"interrupts $IRQ_REPS x $IRQ_SAMPLES samples" \
 	"(interleaved, medians; raw samples in $OUT/raw.txt)"
 echo
 
@@ -148,6 +166,20 @@ if [ "$HELLO" = 1 ]; then
 		fail "kvm_floor's hello console output differs from vmm's" \
 			"(diff $OUT/vmm_hello.out $OUT/floor_hello.out): the floor is not doing the same"
 fi
+
+# (e): the same sample count, delay, periods and window for both sides.
+IRQ_DELAY_US=500 IRQ_WINDOW_MS=200
+IRQ_MEM=$(to_mib "$("$VMM" check-config "$CFG/irq-bench.toml" --get vm.memory)") ||
+	fail "cannot read vm.memory of $CFG/irq-bench.toml"
+IRQ_VMM=("$VMM" run "$CFG/irq-bench.toml" --set "vm.cmdline=console=ttyS0 irqbench.samples=$IRQ_SAMPLES irqbench.delay_us=$IRQ_DELAY_US irqbench.periods=$IRQ_PERIODS irqbench.window_ms=$IRQ_WINDOW_MS")
+IRQ_FLOOR=("$B/irq_floor" --memory "$IRQ_MEM" --samples "$IRQ_SAMPLES" --delay-us "$IRQ_DELAY_US"
+	--periods "$IRQ_PERIODS" --window-ms "$IRQ_WINDOW_MS" "$B/irq.elf")
+smoke irq_vmm 1 "${IRQ_VMM[@]}" || exit 1
+smoke irq_floor 1 "${IRQ_FLOOR[@]}" || exit 1
+for f in irq_vmm irq_floor; do
+	grep -q 'irqbench: latency spin: n=[1-9]' "$OUT/$f.out" ||
+		fail "$f printed no spin latency samples (see $OUT/$f.out)"
+done
 
 # --- (a) startup ------------------------------------------------------------
 echo "-- (a) startup: $REPS interleaved rounds"
@@ -287,6 +319,107 @@ for m in pc microvm; do
 			-kernel "$hello_img" | tee -a "$OUT/summary.txt"
 	[ "${PIPESTATUS[0]}" = 0 ] || QEMU_WHY[$m]="QEMU -M $m failed during the timed runs"
 done
+# --- (e) interrupts -----------------------------------------------------------
+# Rounds of one vmm run and one floor run, in alternating order; round 0 is
+# a warm-up and is discarded. Every run's "irqbench:" lines go, tagged with
+# the round, to irq_vmm.txt / irq_floor.txt.
+IRQ_START=$SECONDS
+[ "$IRQ_CPU" = auto ] && IRQ_CPU=$(idlest_cpu)
+irq_pin=()
+if [ "$IRQ_CPU" != none ]; then
+	command -v taskset > /dev/null || fail "(e) needs taskset to pin to CPU $IRQ_CPU (or BENCH_IRQ_CPU=none)"
+	irq_pin=(taskset -c "$IRQ_CPU")
+fi
+echo "-- (e) interrupts: $IRQ_REPS interleaved rounds of $IRQ_SAMPLES samples per wait style," \
+	"host timer periods $IRQ_PERIODS us for the rate${irq_pin:+, pinned to CPU $IRQ_CPU}"
+: > "$OUT/irq_vmm.txt"
+: > "$OUT/irq_floor.txt"
+irq_run() { # vmm|floor ROUND
+	local who=$1 round=$2 status
+	local -a cmd=("${irq_pin[@]}" "${IRQ_VMM[@]}")
+	[ "$who" = floor ] && cmd=("${irq_pin[@]}" "${IRQ_FLOOR[@]}")
+	"${cmd[@]}" > "$OUT/irq_$who.out" 2> "$OUT/irq_$who.err" < /dev/null
+	status=$?
+	if [ "$status" != 1 ]; then
+		sed 's/^/    /' "$OUT/irq_$who.err" | tail -n 20 >&2
+		fail "(e) $who run, round $round, exited $status, expected 1: ${cmd[*]}"
+	fi
+	[ "$round" = 0 ] ||
+		sed -n "s/^\(# \)\{0,1\}irqbench: /round=$round /p" "$OUT/irq_$who.out" >> "$OUT/irq_$who.txt"
+}
+for round in $(seq 0 "$IRQ_REPS"); do
+	if [ $((round % 2)) = 0 ]; then
+		irq_run vmm "$round"; irq_run floor "$round"
+	else
+		irq_run floor "$round"; irq_run vmm "$round"
+	fi
+done
+# Every valid sample of WHO's MODE (TSC ticks), one per line.
+irq_samples() {
+	grep "^round=[0-9]* samples $2:" "$OUT/irq_$1.txt" | cut -d: -f2 | tr ' ' '\n' | grep -v '^$'
+}
+# Nearest-rank percentile P of the numbers on stdin.
+percentile() {
+	sort -n | awk -v p="$1" '{ v[NR] = $1 } END { if (NR) { i = int((NR * p + 99) / 100); print v[i < 1 ? 1 : i] } }'
+}
+# Values of KEY on WHO's "LINE_PREFIX" lines (e.g. "latency spin:"), one per run.
+irq_field() {
+	grep "^round=[0-9]* $2" "$OUT/irq_$1.txt" | tr ' ' '\n' | awk -F= -v k="$3" '$1 == k { print $2 }'
+}
+IRQ_TSC_HZ=$(irq_field vmm tsc_hz= tsc_hz | median)
+IRQ_FLOOR_TSC_HZ=$(irq_field floor tsc_hz= tsc_hz | median)
+[ -n "$IRQ_TSC_HZ" ] || fail "(e) no tsc_hz line from the vmm runs (see $OUT/irq_vmm.txt)"
+IRQ_TSC_HZ=$(calc "$IRQ_TSC_HZ" 0) IRQ_FLOOR_TSC_HZ=$(calc "${IRQ_FLOOR_TSC_HZ:-0}" 0)
+us_of() { calc "$1 * 1000000 / $IRQ_TSC_HZ" 2; }
+declare -A IRQ_MED=() IRQ_P99=() IRQ_RUNMED=() IRQ_N=() IRQ_RACED=() IRQ_BAD=()
+for who in vmm floor; do
+	for mode in halt spin; do
+		k=$who.$mode
+		IRQ_N[$k]=$(irq_samples "$who" "$mode" | wc -l)
+		[ "${IRQ_N[$k]}" -gt 0 ] || fail "(e) no valid $mode samples from $who (see $OUT/irq_$who.txt)"
+		IRQ_MED[$k]=$(irq_samples "$who" "$mode" | median)
+		IRQ_P99[$k]=$(irq_samples "$who" "$mode" | percentile 99)
+		IRQ_RUNMED[$k]=$(irq_field "$who" "latency $mode:" median_cycles | median)
+		IRQ_RACED[$k]=$(irq_field "$who" "latency $mode:" raced | awk '{ s += $1 } END { print s + 0 }')
+		IRQ_BAD[$k]=$(irq_field "$who" "latency $mode:" tsc_bad | awk '{ s += $1 } END { print s + 0 }')
+	done
+done
+echo "(e) took $((SECONDS - IRQ_START)) s; TSC rate: $IRQ_TSC_HZ Hz (guest, kvmclock)," \
+	"the floor measured $IRQ_FLOOR_TSC_HZ Hz against CLOCK_MONOTONIC_RAW"
+echo "latency, host raise stamp -> guest handler stamp (us; pooled samples of all rounds):"
+printf '    %-22s %8s %8s %8s %8s  %s\n' "" median p99 p1 "runs' median" "samples (raced, tsc_bad)"
+for mode in halt spin; do
+	for who in vmm floor; do
+		k=$who.$mode
+		printf '    %-22s %8s %8s %8s %8s      %s (%s, %s)\n' "$who, $mode" "$(us_of "${IRQ_MED[$k]}")" \
+			"$(us_of "${IRQ_P99[$k]}")" "$(us_of "$(irq_samples "$who" "$mode" | percentile 1)")" \
+			"$(us_of "${IRQ_RUNMED[$k]}")" "${IRQ_N[$k]}" "${IRQ_RACED[$k]}" "${IRQ_BAD[$k]}"
+	done
+done
+# Rate: per period, the median over rounds of delivered/s and raised/s.
+declare -A IRQ_RATE=() IRQ_RAISED=()
+echo "interrupts/s, one vector, periodic host timer (medians over rounds; delivered / raised):"
+for who in vmm floor; do
+	line="    $(printf '%-6s' "$who")"
+	for period in ${IRQ_PERIODS//,/ }; do
+		IRQ_RATE[$who.$period]=$(irq_field "$who" "rate: period_us=$period " per_s | median)
+		IRQ_RAISED[$who.$period]=$(irq_field "$who" "rate: period_us=$period " raised_per_s | median)
+		line+=$(printf '  %5s us: %6.0f / %6.0f' "$period" "${IRQ_RATE[$who.$period]:-0}" \
+			"${IRQ_RAISED[$who.$period]:-0}")
+	done
+	echo "$line"
+done
+# The rate one vector sustains: the best period's median delivered/s.
+declare -A IRQ_BEST=() IRQ_BEST_P=()
+for who in vmm floor; do
+	IRQ_BEST[$who]=0 IRQ_BEST_P[$who]=-
+	for period in ${IRQ_PERIODS//,/ }; do
+		if [ "$(calc "(${IRQ_RATE[$who.$period]:-0} > ${IRQ_BEST[$who]})" 0)" = 1 ]; then
+			IRQ_BEST[$who]=${IRQ_RATE[$who.$period]} IRQ_BEST_P[$who]=$period
+		fi
+	done
+done
+
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- results ------------------------------------------------------------------
@@ -340,6 +473,19 @@ for m in pc microvm; do
 			"$(calc "$(val "vmm_hello_vs_$m" median_us) / $(val "qemu_$m" median_us)" 3)" "QEMU $m"
 	fi
 done
+for mode in halt spin; do
+	[ "$mode" = halt ] && what="halted (HLT)" || what="spinning at CPL 3"
+	row "(e) irq latency, $what, median" "$(us_of "${IRQ_MED[vmm.$mode]}") us" \
+		"$(us_of "${IRQ_MED[floor.$mode]}") us" \
+		"$(calc "${IRQ_MED[vmm.$mode]} / ${IRQ_MED[floor.$mode]}" 3)" irq_floor
+	row "(e) irq latency, $what, p99" "$(us_of "${IRQ_P99[vmm.$mode]}") us" \
+		"$(us_of "${IRQ_P99[floor.$mode]}") us" \
+		"$(calc "${IRQ_P99[vmm.$mode]} / ${IRQ_P99[floor.$mode]}" 2)" irq_floor
+done
+row "(e) interrupts/s, one vector (best period)" \
+	"$(calc "${IRQ_BEST[vmm]}" 0)/s" "$(calc "${IRQ_BEST[floor]}" 0)/s" \
+	"$(calc "${IRQ_BEST[vmm]} / (${IRQ_BEST[floor]} > 0 ? ${IRQ_BEST[floor]} : 1)" 2)" \
+	"irq_floor (P=${IRQ_BEST_P[vmm]}/${IRQ_BEST_P[floor]} us)"
 
 echo
 echo "== goals"
@@ -365,5 +511,13 @@ for cpl in 0 3; do
 		"(guest TSC cross-check: $(calc "$gv / $gf" 3)x$([ "$wall" = "$guest" ] || echo ", DISAGREES"))"
 done
 echo "(c) peak RSS beyond guest RAM < 4 MiB ($VMM_OWN KiB): $(verdict "$VMM_OWN < 4096")"
+for mode in halt spin; do
+	[ "$mode" = halt ] && what="guest halted" || what="guest spinning at CPL 3"
+	r=$(calc "${IRQ_MED[vmm.$mode]} / ${IRQ_MED[floor.$mode]}" 3)
+	rr=$(calc "${IRQ_RUNMED[vmm.$mode]} / ${IRQ_RUNMED[floor.$mode]}" 3)
+	pooled=$(verdict "$r <= 1.20") cross=$(verdict "$rr <= 1.20")
+	echo "(e) interrupt latency within 20% of irqfd floor, $what (${r}x): $pooled" \
+		"(median of the runs' medians: ${rr}x$([ "$pooled" = "$cross" ] || echo ", DISAGREES"))"
+done
 } | tee "$OUT/table.txt"
 exit 0

@@ -132,6 +132,9 @@ int loop_remove_fd(struct event_loop *loop, int fd)
 
 static void loop_bury_removed(struct loop_state *state)
 {
+	/* Racy peek is fine: a watch removed meanwhile is buried next pass. */
+	if (!__atomic_load_n(&state->graveyard, __ATOMIC_RELAXED))
+		return;
 	pthread_mutex_lock(&state->lock);
 	struct loop_watch *dead = state->graveyard;
 

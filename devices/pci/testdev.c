@@ -2,7 +2,8 @@
 /*
  * "pci-testdev": the PCI test function of include/pci_testdev.h, for guest
  * tests of enumeration, BAR sizing/decoding and MSI-X delivery, and for
- * measuring interrupt latency (a host timer that raises a vector).
+ * measuring interrupt latency (a host timer that raises a vector, one-shot
+ * or periodic, and the host TSC of the last raise: RAISE_TSC_LO/HI).
  *
  * Registers are atomics: vCPUs may hit them concurrently and the timer
  * fires on the event thread, so no register access takes a lock.
@@ -14,6 +15,7 @@
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
+#include <x86intrin.h>
 
 #include "devices/models.h"
 #include "devices/pci/host.h"
@@ -41,23 +43,39 @@ struct testdev {
 	atomic_uint_least32_t io_echo;
 	atomic_uint_least32_t write_count; /* BAR0 and BAR4 writes */
 	atomic_uint_least32_t timer_us;
+	atomic_uint_least32_t timer_period_us;
 	atomic_uint_least32_t timer_vector;
 	atomic_uint_least32_t timer_fired;
 	atomic_uint_least32_t error;
+	atomic_uint_least64_t raise_tsc;  /* host TSC just before the last raise */
 };
 
+/* Any thread. The TSC stamp is the first thing done for a valid raise:
+ * what follows (MSI-X mask checks, irq_msi_trigger's eventfd write, KVM's
+ * injection) is the interrupt path a guest measures against RAISE_TSC. */
 static void testdev_raise(struct testdev *td, uint32_t vector)
 {
-	if (vector >= td->vectors || pci_msix_raise(&td->fn, vector))
-		atomic_fetch_or(&td->error, TESTDEV_ERROR_VECTOR);
+	if (vector < td->vectors) {
+		atomic_store_explicit(&td->raise_tsc, __rdtsc(), memory_order_relaxed);
+		if (!pci_msix_raise(&td->fn, vector))
+			return;
+	}
+	atomic_fetch_or(&td->error, TESTDEV_ERROR_VECTOR);
 }
 
-/* Arm (or with 0, cancel) the one-shot timer; timerfd_settime is thread-safe. */
+static struct timespec us_to_timespec(uint32_t microseconds)
+{
+	return (struct timespec){ .tv_sec = microseconds / 1000000,
+				  .tv_nsec = (long)(microseconds % 1000000) * 1000 };
+}
+
+/* Arm (or with 0, cancel) the timer, periodic if TIMER_PERIOD_US says so;
+ * timerfd_settime is thread-safe. */
 static void testdev_arm_timer(struct testdev *td, uint32_t microseconds)
 {
+	uint32_t period = microseconds ? atomic_load(&td->timer_period_us) : 0;
 	struct itimerspec spec = {
-		.it_value = { .tv_sec = microseconds / 1000000,
-			      .tv_nsec = (long)(microseconds % 1000000) * 1000 },
+		.it_value = us_to_timespec(microseconds), .it_interval = us_to_timespec(period),
 	};
 
 	atomic_store(&td->timer_us, microseconds);
@@ -114,6 +132,9 @@ static uint64_t regs_read(void *opaque, uint64_t offset, unsigned size)
 	case PCI_TESTDEV_RAISED:       return testdev_counter(td, true);
 	case PCI_TESTDEV_DROPPED:      return testdev_counter(td, false);
 	case PCI_TESTDEV_ERROR:        return atomic_load(&td->error);
+	case PCI_TESTDEV_RAISE_TSC_LO: return (uint32_t)atomic_load(&td->raise_tsc);
+	case PCI_TESTDEV_RAISE_TSC_HI: return (uint32_t)(atomic_load(&td->raise_tsc) >> 32);
+	case PCI_TESTDEV_TIMER_PERIOD_US: return atomic_load(&td->timer_period_us);
 	default:                       return 0; /* RAISE is write-only; the rest reserved */
 	}
 }
@@ -136,6 +157,7 @@ static void regs_write(void *opaque, uint64_t offset, unsigned size, uint64_t va
 	case PCI_TESTDEV_TIMER_US:     testdev_arm_timer(td, data); break;
 	case PCI_TESTDEV_TIMER_VECTOR: atomic_store(&td->timer_vector, data); break;
 	case PCI_TESTDEV_ERROR:        atomic_fetch_and(&td->error, ~data); break;
+	case PCI_TESTDEV_TIMER_PERIOD_US: atomic_store(&td->timer_period_us, data); break;
 	default:                       break; /* read-only or reserved */
 	}
 }
@@ -290,6 +312,8 @@ static void testdev_reset(struct device *dev)
 	struct testdev *td = dev->state;
 
 	testdev_arm_timer(td, 0);
+	atomic_store(&td->timer_period_us, 0);
+	atomic_store(&td->raise_tsc, 0);
 	atomic_store(&td->echo, 0);
 	atomic_store(&td->io_echo, 0);
 	atomic_store(&td->write_count, 0);

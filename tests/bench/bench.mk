@@ -8,12 +8,15 @@
 #   first.elf      first guest instruction reads the TSC (sent to the UART)
 #   pio-N-cplC.elf N = 0 or BENCH_PIO_LOOPS_CPLC x 64 `outb` to port 0x3ff at CPL C
 #                  (an exit costs ~10x more from CPL 3 here, hence fewer there)
+#   irq_floor      minimal KVM program: host thread -> irqfd -> guest CPL 0 handler
+#   irq.elf        its guest (IDT gate, timestamping handler, halt/spin/rate loops);
+#                  the VMM side is guest-tests/irq-bench (tests/bench/configs/irq-bench.toml)
 
 BENCH_BUILD      := $(BUILD)/bench
 BENCH_PIO_LOOPS_CPL0 ?= 256
 BENCH_PIO_LOOPS_CPL3 ?= 32
-BENCH_TOOLS      := $(BENCH_BUILD)/kvm_floor $(BENCH_BUILD)/bench_run
-BENCH_IMAGES     := $(BENCH_BUILD)/probe.elf $(BENCH_BUILD)/first.elf \
+BENCH_TOOLS      := $(BENCH_BUILD)/kvm_floor $(BENCH_BUILD)/bench_run $(BENCH_BUILD)/irq_floor
+BENCH_IMAGES     := $(BENCH_BUILD)/probe.elf $(BENCH_BUILD)/first.elf $(BENCH_BUILD)/irq.elf \
 	$(foreach n,0 n,$(foreach c,0 3,$(BENCH_BUILD)/pio-$(n)-cpl$(c).elf))
 BENCH_LDSCRIPT   := tests/bench/images/image.ld
 BENCH_ASFLAGS    := -nostdinc -Iinclude -D__ASSEMBLER__
@@ -30,12 +33,19 @@ $(BENCH_BUILD)/kvm_floor: $(BUILD)/host/tests/bench/kvm_floor.o $(VMM_LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^
 
+# The interrupt floor links the VMM's boot-state builder, ELF loader and RAM
+# allocator (libvmm.a); its KVM interrupt setup is its own.
+$(BENCH_BUILD)/irq_floor: $(BUILD)/host/tests/bench/irq_floor.o $(VMM_LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LIBS)
+
 $(BENCH_BUILD)/bench_run: $(BUILD)/host/tests/bench/bench_run.o
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^
 
-$(BENCH_BUILD)/probe.o $(BENCH_BUILD)/first.o: $(BENCH_BUILD)/%.o: tests/bench/images/%.S
+$(BENCH_BUILD)/probe.o $(BENCH_BUILD)/first.o $(BENCH_BUILD)/irq.o: $(BENCH_BUILD)/%.o: tests/bench/images/%.S
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  AS      $<")
 	$(Q)$(CC) $(BENCH_ASFLAGS) -c $< -o $@

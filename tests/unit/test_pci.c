@@ -17,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
+#include <x86intrin.h>
 
 #include "devices/device.h"
 #include "devices/pci/config.h"
@@ -1025,6 +1026,76 @@ START_TEST(testdev_timer_raises_from_the_event_thread)
 }
 END_TEST
 
+/* RAISE_TSC_LO/HI: the host TSC just before the latest valid raise. */
+static uint64_t raise_tsc(uint64_t regs)
+{
+	return mmio_read(regs + PCI_TESTDEV_RAISE_TSC_HI, 4) << 32 |
+	       mmio_read(regs + PCI_TESTDEV_RAISE_TSC_LO, 4);
+}
+
+START_TEST(testdev_raise_tsc_stamps_raises)
+{
+	ck_assert_int_eq(realize(HOST_SECTION TESTDEV_SECTION "vectors = 2\n"), 0);
+	uint64_t regs = bar_base(1, 0);
+
+	testdev_enable_msix(1, 0, 0xfee00000, 0x41);
+	ck_assert_uint_eq(raise_tsc(regs), 0);
+	uint64_t before = __rdtsc();
+
+	mmio_write(regs + PCI_TESTDEV_RAISE, 4, 0);
+	uint64_t after = __rdtsc(), stamp = raise_tsc(regs);
+
+	ck_assert_uint_ge(stamp, before);
+	ck_assert_uint_le(stamp, after);
+	/* A bad vector is no raise: the stamp stays. */
+	mmio_write(regs + PCI_TESTDEV_RAISE, 4, 2);
+	ck_assert_uint_eq(mmio_read(regs + PCI_TESTDEV_ERROR, 4), 1);
+	ck_assert_uint_eq(raise_tsc(regs), stamp);
+	/* A masked raise (it pends) is stamped: the device raised it. */
+	mmio_write(bar_base(1, 2) + PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 1);
+	mmio_write(regs + PCI_TESTDEV_RAISE, 4, 1);
+	ck_assert_uint_gt(raise_tsc(regs), stamp);
+	/* Read-only; reset clears it. */
+	mmio_write(regs + PCI_TESTDEV_RAISE_TSC_LO, 4, 0);
+	ck_assert_uint_gt(raise_tsc(regs), stamp);
+	config->devices[1]->model->reset(config->devices[1]);
+	ck_assert_uint_eq(raise_tsc(regs), 0);
+}
+END_TEST
+
+START_TEST(testdev_periodic_timer)
+{
+	pthread_t thread;
+
+	ck_assert_int_eq(realize(HOST_SECTION TESTDEV_SECTION), 0);
+	uint64_t regs = bar_base(1, 0);
+
+	testdev_enable_msix(1, 0, 0xfee00000, 0x40);
+	ck_assert_uint_eq(mmio_read(regs + PCI_TESTDEV_TIMER_PERIOD_US, 4), 0);
+	mmio_write(regs + PCI_TESTDEV_TIMER_PERIOD_US, 4, 1000);
+	ck_assert_uint_eq(mmio_read(regs + PCI_TESTDEV_TIMER_PERIOD_US, 4), 1000);
+	ck_assert_int_eq(pthread_create(&thread, NULL, run_loop, &vm.loop), 0);
+	uint64_t before = __rdtsc();
+
+	mmio_write(regs + PCI_TESTDEV_TIMER_US, 4, 500);
+	for (int i = 0; i < 5000 && mmio_read(regs + PCI_TESTDEV_TIMER_FIRED, 4) < 3; i++)
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+	mmio_write(regs + PCI_TESTDEV_TIMER_US, 4, 0); /* stops a periodic timer too */
+	uint32_t fired = (uint32_t)mmio_read(regs + PCI_TESTDEV_TIMER_FIRED, 4);
+
+	ck_assert_uint_ge(fired, 3);
+	ck_assert_uint_gt(raise_tsc(regs), before);
+	nanosleep(&(struct timespec){ .tv_nsec = 5000000 }, NULL);
+	loop_stop(&vm.loop);
+	pthread_join(thread, NULL);
+	ck_assert_uint_eq(mmio_read(regs + PCI_TESTDEV_TIMER_FIRED, 4), fired);
+	ck_assert_uint_eq(mmio_read(regs + PCI_TESTDEV_RAISED, 4), fired);
+	/* Reset: one-shot again. */
+	config->devices[1]->model->reset(config->devices[1]);
+	ck_assert_uint_eq(mmio_read(regs + PCI_TESTDEV_TIMER_PERIOD_US, 4), 0);
+}
+END_TEST
+
 START_TEST(testdev_auto_slots_and_conflicts)
 {
 	ck_assert_int_eq(realize(HOST_SECTION TESTDEV_SECTION
@@ -1094,6 +1165,8 @@ Suite *pci_suite(void)
 	tcase_add_test(kvm, testdev_enumerates_and_registers_work);
 	tcase_add_test(kvm, testdev_msix_through_kvm);
 	tcase_add_test(kvm, testdev_timer_raises_from_the_event_thread);
+	tcase_add_test(kvm, testdev_raise_tsc_stamps_raises);
+	tcase_add_test(kvm, testdev_periodic_timer);
 	tcase_add_test(kvm, testdev_auto_slots_and_conflicts);
 	suite_add_tcase(suite, kvm);
 	return suite;
