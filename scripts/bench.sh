@@ -520,4 +520,8 @@ for mode in halt spin; do
 		"(median of the runs' medians: ${rr}x$([ "$pooled" = "$cross" ] || echo ", DISAGREES"))"
 done
 } | tee "$OUT/table.txt"
+
+# Device submission paths (fsl-mc, DSA, DFL), measured by their guest tests.
+echo
+BUILD=$BUILD "$(dirname "$0")/bench-devices.sh" || exit 1
 exit 0
