@@ -18,9 +18,14 @@ struct ioapic;
 #define IOAPIC_SIZE        0x1000ull
 /* Phandle of the IOAPIC node: devices use it as interrupt-parent. */
 #define FDT_PHANDLE_IOAPIC 1u
-/* Second interrupt cell of "intel,ce4100-ioapic" (device-facts 6.5). */
-#define IOAPIC_FDT_EDGE_RISING 0u
-#define IOAPIC_FDT_LEVEL_HIGH  2u
+/*
+ * Second interrupt cell of "intel,ce4100-ioapic": an index into Linux's
+ * of_ioapic_type[] (arch/x86/kernel/devicetree.c, since the table fix in
+ * 5.x): 0 edge falling, 1 level high, 2 level low, 3 edge rising.
+ * device-facts 6.5 gives the older, swapped order.
+ */
+#define IOAPIC_FDT_EDGE_RISING 3u
+#define IOAPIC_FDT_LEVEL_HIGH  1u
 
 /* Drive a pin (logical level: 1 = asserted). Safe from any thread. */
 void ioapic_set_level(struct ioapic *ioapic, unsigned pin, bool asserted);
