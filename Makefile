@@ -2,7 +2,8 @@
 #
 #   make            VMM, firmware, every guest-test image, unit tests
 #   make run        boot configs/default.toml
-#   make check      unit tests, unit tests under ASan+UBSan, guest tests
+#   make check      unit tests, unit tests under ASan+UBSan, guest tests, Linux guest
+#                   (tests/linux/linux.mk: the first run builds a kernel, ~7 min)
 #   make bench      benchmarks (docs/PERFORMANCE.md)
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS each
 #
@@ -63,6 +64,8 @@ include guest-tests/guest-tests.mk
 include tests/tests.mk
 include scripts/scripts.mk
 include tests/bench/bench.mk
+include tests/virtio/virtio.mk
+include tests/linux/linux.mk
 
 run: all
 	$(VMM_BIN) run configs/default.toml
@@ -72,6 +75,8 @@ check: all
 	$(Q)$(MAKE) --no-print-directory check-unit-sanitized
 	$(Q)$(MAKE) --no-print-directory check-cli
 	$(Q)$(MAKE) --no-print-directory check-guests
+	$(Q)$(MAKE) --no-print-directory check-virtio
+	$(Q)$(MAKE) --no-print-directory check-linux
 
 clean:
 	rm -rf $(BUILD)

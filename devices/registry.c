@@ -11,10 +11,12 @@ static const struct device_model *const device_models[] = {
 	&debug_exit_model,
 	&ioapic_model,
 	&fslmc_model,
-	&dsa_model,
-	&dfl_card_model,
 	&pci_host_model,
 	&pci_testdev_model,
+	&virtio_blk_model,
+	&virtio_console_model,
+	&dsa_model,
+	&dfl_card_model,
 };
 
 const struct device_model *device_model_find(const char *type)

@@ -5,6 +5,9 @@ set -eu
 
 PACKAGES="build-essential make pkg-config libfdt-dev libaio-dev check \
 clang libclang-rt-14-dev device-tree-compiler qemu-system-x86 python3"
+# The Linux guest (scripts/build-linux.sh, docs/linux.md): kernel source and
+# build tools, lz4 for the bzImage, cpio for the initrd, bc for the bench.
+PACKAGES="$PACKAGES linux-source-6.1 flex bison libelf-dev libssl-dev bc lz4 cpio"
 
 missing=""
 for p in $PACKAGES; do

@@ -3,7 +3,7 @@
 .PHONY: tools
 tools:
 
-check-guests: $(VMM_BIN) guest-tests
+check-guests: $(VMM_BIN) guest-tests virtio-images
 	$(Q)scripts/run-guest-tests --vmm $(VMM_BIN) configs/*.toml
 
 bench: all bench-tools

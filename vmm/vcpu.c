@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "devices/ioapic.h"
+#include "vmm/boot/linux.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
 #include "vmm/x86/cpuid.h"
@@ -42,14 +43,19 @@ int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned index)
 		log_error("vcpu %u: KVM_SET_CPUID2: %s", index, strerror(-rc));
 		return rc;
 	}
-	if ((rc = x86_boot_init_vcpu(vcpu->fd, &vm->boot_layout, index, vm->entry))) {
+	rc = vm->config->kernel ? linux_init_vcpu(vcpu->fd, index, vm->entry, vm->boot_params_gpa) :
+		x86_boot_init_vcpu(vcpu->fd, &vm->boot_layout, index, vm->entry);
+	if (rc) {
 		log_error("vcpu %u: setting entry registers: %s", index, strerror(-rc));
 		return rc;
 	}
 	/*
 	 * With the in-kernel LAPIC, KVM parks every vCPU but the first in
-	 * wait-for-SIPI. Self-test images start all CPUs at the entry point.
+	 * wait-for-SIPI. Self-test images start all CPUs at the entry point;
+	 * Linux wakes its APs itself.
 	 */
+	if (vm->config->kernel)
+		return 0;
 	struct kvm_mp_state runnable = { .mp_state = KVM_MP_STATE_RUNNABLE };
 
 	if (ioctl(vcpu->fd, KVM_SET_MP_STATE, &runnable) < 0) {
@@ -161,9 +167,11 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 		log_error("vcpu %u: halted with no interrupt source", vcpu->index);
 		break;
 	case KVM_EXIT_SYSTEM_EVENT:
-		log_error("vcpu %u: system event %u (shutdown/reset)", vcpu->index,
-			  run->system_event.type);
-		break;
+		/* A reset or power-off the guest asked for is a clean end (docs/usage.md). */
+		log_info("vcpu %u: system event %u (shutdown/reset): stopping", vcpu->index,
+			 run->system_event.type);
+		vm_request_stop(vcpu->vm, VM_STOP_GUEST_RESET, VMM_EXIT_RESET);
+		return false;
 	default:
 		log_error("vcpu %u: unexpected KVM exit reason %u", vcpu->index, run->exit_reason);
 		break;

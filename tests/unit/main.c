@@ -7,7 +7,9 @@ int main(void)
 {
 	Suite *(*const suites[])(void) = {
 		toml_suite, config_suite, bus_suite, elf_suite, fdt_suite, irq_suite, poll_suite,
-		pci_suite, ioapic_suite, fslmc_suite, dsa_suite, x86_insn_suite, dfl_suite,
+		fslmc_suite,
+		pci_suite, dsa_suite, x86_insn_suite, linux_boot_suite, ioapic_suite, dfl_suite,
+		virtio_suite,
 	};
 	SRunner *runner = srunner_create(NULL);
 

@@ -13,10 +13,12 @@ Suite *fdt_suite(void);
 Suite *pci_suite(void);
 Suite *irq_suite(void);
 Suite *poll_suite(void);
-Suite *ioapic_suite(void);
 Suite *fslmc_suite(void);
+Suite *ioapic_suite(void);
 Suite *dsa_suite(void);
-Suite *x86_insn_suite(void);
 Suite *dfl_suite(void);
+Suite *x86_insn_suite(void);
+Suite *linux_boot_suite(void);
+Suite *virtio_suite(void);
 
 #endif

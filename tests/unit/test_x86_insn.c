@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* The instruction completer's decoder (vmm/x86/insn.c) and its target table. */
+/*
+ * The instruction completer (vmm/x86/insn.c, insn_xsave.c): the decoder,
+ * the target table, the page walk, and each instruction's effect through
+ * its pure helpers (XSAVE layouts, POPCNT, CMPXCHG8B/16B).
+ */
 #include <errno.h>
 #include <linux/kvm.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "suites.h"
@@ -100,7 +105,7 @@ END_TEST
 
 START_TEST(unknown_and_malformed)
 {
-	const uint8_t xsave[] = { 0x0f, 0xae, 0x21 };                 /* not in the table */
+	const uint8_t xsave[] = { 0x0f, 0xae, 0x39 };                 /* clflush: not in the table */
 	const uint8_t no_prefix[] = { 0x0f, 0x38, 0xf8, 0x02 };       /* 0F 38 F8 without 66/F2/F3 */
 	const uint8_t register_form[] = { 0x66, 0x0f, 0x38, 0xf8, 0xc2 }; /* mod = 3: #UD */
 	const uint8_t locked[] = { 0xf0, 0x66, 0x0f, 0x38, 0xf8, 0x02 };
@@ -192,6 +197,354 @@ START_TEST(page_walk)
 }
 END_TEST
 
+/* Each row of the table: bytes, id, length, and the operand it names. */
+START_TEST(linux_gap_forms)
+{
+	static const struct {
+		uint8_t bytes[8];
+		unsigned size;
+		enum x86_insn_id id;
+		unsigned length;
+	} rows[] = {
+		{ { 0x48, 0x0f, 0xae, 0x27 }, 4, X86_INSN_XSAVE, 4 },           /* xsave64 (%rdi) */
+		{ { 0x0f, 0xae, 0x6f, 0x40 }, 4, X86_INSN_XRSTOR, 4 },          /* xrstor 0x40(%rdi) */
+		{ { 0x48, 0x0f, 0xae, 0x37 }, 4, X86_INSN_XSAVEOPT, 4 },        /* xsaveopt64 (%rdi) */
+		{ { 0x48, 0x0f, 0xc7, 0x27 }, 4, X86_INSN_XSAVEC, 4 },          /* xsavec64 (%rdi) */
+		{ { 0x48, 0x0f, 0xc7, 0x2f }, 4, X86_INSN_XSAVES, 4 },          /* xsaves64 (%rdi) */
+		{ { 0x48, 0x0f, 0xc7, 0x1f }, 4, X86_INSN_XRSTORS, 4 },         /* xrstors64 (%rdi) */
+		{ { 0x0f, 0xae, 0x07 }, 3, X86_INSN_FXSAVE, 3 },                /* fxsave (%rdi) */
+		{ { 0x48, 0x0f, 0xae, 0x0f }, 4, X86_INSN_FXRSTOR, 4 },         /* fxrstor64 (%rdi) */
+		{ { 0xcc, 0x90 }, 2, X86_INSN_INT3, 1 },
+		{ { 0x0f, 0x01, 0xca }, 3, X86_INSN_CLAC, 3 },
+		{ { 0x0f, 0x01, 0xcb }, 3, X86_INSN_STAC, 3 },
+		{ { 0xf3, 0x48, 0x0f, 0xb8, 0xd1 }, 5, X86_INSN_POPCNT, 5 },    /* popcnt %rcx,%rdx */
+		{ { 0xf3, 0x0f, 0xb8, 0x15, 1, 0, 0, 0 }, 8, X86_INSN_POPCNT, 8 }, /* (%rip) */
+		{ { 0x0f, 0xc7, 0x0e }, 3, X86_INSN_CMPXCHG8B, 3 },             /* cmpxchg8b (%rsi) */
+		{ { 0xf0, 0x48, 0x0f, 0xc7, 0x4d, 0x20 }, 6, X86_INSN_CMPXCHG16B, 6 }, /* lock, 0x20(%rbp) */
+	};
+	struct x86_insn insn;
+
+	for (unsigned i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		ck_assert_msg(x86_insn_decode(rows[i].bytes, rows[i].size, &insn) == 0, "row %u", i);
+		ck_assert_int_eq(insn.id, rows[i].id);
+		ck_assert_uint_eq(insn.length, rows[i].length);
+		ck_assert_str_eq(insn.name, x86_insn_name(rows[i].id));
+	}
+	struct kvm_regs r = regs();
+	const uint8_t xrstor[] = { 0x0f, 0xae, 0x6f, 0x40 };
+
+	ck_assert_int_eq(x86_insn_decode(xrstor, sizeof(xrstor), &insn), 0);
+	ck_assert_uint_eq(x86_insn_memory_operand(&insn, &r), 0x8000 + 0x40);
+	ck_assert_str_eq(x86_insn_name(X86_INSN_CMPXCHG16B), "cmpxchg16b");
+}
+END_TEST
+
+START_TEST(linux_gap_operand_sizes)
+{
+	const uint8_t p64[] = { 0xf3, 0x48, 0x0f, 0xb8, 0xd1 };
+	const uint8_t p32[] = { 0xf3, 0x0f, 0xb8, 0xd1 };
+	const uint8_t p16[] = { 0x66, 0xf3, 0x0f, 0xb8, 0xd1 };
+	const uint8_t p16_other_order[] = { 0xf3, 0x66, 0x0f, 0xb8, 0xd1 };
+	struct x86_insn insn;
+
+	ck_assert_int_eq(x86_insn_decode(p64, sizeof(p64), &insn), 0);
+	ck_assert_uint_eq(insn.operand_size, 8);
+	ck_assert_uint_eq(insn.reg, 2);
+	ck_assert_uint_eq(insn.modrm & 7, 1);
+	ck_assert_int_eq(x86_insn_decode(p32, sizeof(p32), &insn), 0);
+	ck_assert_uint_eq(insn.operand_size, 4);
+	ck_assert_int_eq(x86_insn_decode(p16, sizeof(p16), &insn), 0);
+	ck_assert_uint_eq(insn.operand_size, 2);
+	ck_assert_int_eq(x86_insn_decode(p16_other_order, sizeof(p16_other_order), &insn), 0);
+	ck_assert_uint_eq(insn.operand_size, 2);
+}
+END_TEST
+
+/* Neighbours in the opcode map that are other instructions: never completed. */
+START_TEST(linux_gap_neighbours)
+{
+	static const struct {
+		uint8_t bytes[6];
+		unsigned size;
+		int rc;
+	} rows[] = {
+		{ { 0x0f, 0xae, 0xe8 }, 3, -ENOENT },             /* lfence (/5, mod 3) */
+		{ { 0x0f, 0xae, 0xf0 }, 3, -ENOENT },             /* mfence (/6, mod 3) */
+		{ { 0x0f, 0xae, 0x3f }, 3, -ENOENT },             /* clflush (/7) */
+		{ { 0x66, 0x0f, 0xae, 0x37 }, 4, -ENOENT },       /* clwb (66 /6) */
+		{ { 0x0f, 0xc7, 0xf0 }, 3, -ENOENT },             /* rdrand (/6, mod 3) */
+		{ { 0x0f, 0xc7, 0xc9 }, 3, -ENOENT },             /* cmpxchg8b with mod 3: #UD */
+		{ { 0x0f, 0xb8, 0xd1 }, 3, -ENOENT },             /* 0F B8 without F3 (jmpe) */
+		{ { 0xf0, 0xf3, 0x0f, 0xb8, 0xd1 }, 5, -ENOENT }, /* lock popcnt: #UD */
+		{ { 0xf0, 0x0f, 0xae, 0x27 }, 4, -ENOENT },       /* lock xsave: #UD */
+		{ { 0x0f, 0x01, 0xc8 }, 3, -ENOENT },             /* monitor */
+		{ { 0x0f, 0xae }, 2, -EINVAL },                   /* ModRM missing */
+		{ { 0xf3, 0x0f, 0xb8, 0x84, 0x24 }, 5, -EINVAL }, /* SIB, no disp32 */
+	};
+	struct x86_insn insn;
+
+	for (unsigned i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		ck_assert_msg(x86_insn_decode(rows[i].bytes, rows[i].size, &insn) == rows[i].rc,
+			      "row %u", i);
+}
+END_TEST
+
+START_TEST(popcnt_effect)
+{
+	const uint64_t cf = 1, zf = 1 << 6, of = 1 << 11, fixed = 2;
+	uint64_t flags;
+
+	ck_assert_uint_eq(x86_popcnt(0xf0f0f0f0f0f0f0f0ull, 8, fixed | cf | of, &flags), 32);
+	ck_assert_uint_eq(flags, fixed);
+	ck_assert_uint_eq(x86_popcnt(0xffffffff00000001ull, 4, fixed, &flags), 1);
+	ck_assert_uint_eq(x86_popcnt(0xffff0000ull, 2, fixed, &flags), 0);
+	ck_assert_uint_eq(flags, fixed | zf);
+}
+END_TEST
+
+START_TEST(cmpxchg_wide_effect)
+{
+	uint64_t slot[2] __attribute__((aligned(16))) = { 1, 2 };
+	uint64_t lo = 1, hi = 2;
+
+	ck_assert(x86_cmpxchg_wide(slot, 16, &lo, &hi, 3, 4));
+	ck_assert_uint_eq(slot[0], 3);
+	ck_assert_uint_eq(slot[1], 4);
+	lo = hi = 0;
+	ck_assert(!x86_cmpxchg_wide(slot, 16, &lo, &hi, 5, 6));
+	ck_assert_uint_eq(lo, 3);
+	ck_assert_uint_eq(hi, 4);
+	ck_assert_uint_eq(slot[0], 3);
+	/* 8 bytes: EDX:EAX against the operand, ECX:EBX stored. */
+	slot[0] = 0x1111111122222222ull;
+	lo = 0x22222222;
+	hi = 0x11111111;
+	ck_assert(x86_cmpxchg_wide(slot, 8, &lo, &hi, 0x44444444, 0x33333333));
+	ck_assert_uint_eq(slot[0], 0x3333333344444444ull);
+	ck_assert_uint_eq(slot[1], 4);
+	ck_assert(!x86_cmpxchg_wide(slot, 8, &lo, &hi, 0, 0));
+	ck_assert_uint_eq(lo, 0x44444444);
+	ck_assert_uint_eq(hi, 0x33333333);
+}
+END_TEST
+
+/*
+ * A made-up CPU: AVX (2) at 576 + 256, component 3 of 40 bytes at 832,
+ * component 5 (64-byte aligned when compacted) of 64 bytes at 896, and a
+ * supervisor component 8 (no standard offset) of 16 bytes.
+ */
+static struct x86_xsave_layout test_layout(void)
+{
+	struct x86_xsave_layout l = { .known = 0x12f, .align64 = 1u << 5 };
+
+	l.offset[2] = 576;
+	l.size[2] = 256;
+	l.offset[3] = 832;
+	l.size[3] = 40;
+	l.offset[5] = 896;
+	l.size[5] = 64;
+	l.size[8] = 16;
+	return l;
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static void set_u64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
+/* A state image whose every byte is a function of its offset. */
+static void fill_state(uint8_t *state, size_t size, uint8_t seed, uint64_t xstate_bv)
+{
+	for (size_t i = 0; i < size; i++)
+		state[i] = (uint8_t)(i * 7 + seed);
+	memset(state + 512, 0, 64);
+	set_u64(state + 512, xstate_bv);
+	uint32_t mxcsr = 0x1f80, mask = 0xffff;
+
+	memcpy(state + 24, &mxcsr, 4);
+	memcpy(state + 28, &mask, 4);
+}
+
+START_TEST(xsave_offsets)
+{
+	struct x86_xsave_layout l = test_layout();
+
+	ck_assert_uint_eq(x86_xsave_offset(&l, false, 0, 5), 896);
+	ck_assert_uint_eq(x86_xsave_offset(&l, true, 0x2c, 2), 576);
+	/* 576 + 256 = 832 for 3; 832 + 40 = 872, aligned up to 896 for 5. */
+	ck_assert_uint_eq(x86_xsave_offset(&l, true, 0x2c, 3), 832);
+	ck_assert_uint_eq(x86_xsave_offset(&l, true, 0x2c, 5), 896);
+	/* Without 3 and 2, 5 is first: 576 (aligned already). */
+	ck_assert_uint_eq(x86_xsave_offset(&l, true, 0x20, 5), 576);
+	/* Supervisor 8 after 5 in compacted form. */
+	ck_assert_uint_eq(x86_xsave_offset(&l, true, 0x124, 8), 576 + 256 + 64);
+	ck_assert_uint_eq(x86_xsave_area_size(&l, false, 0x2f), 960);
+	ck_assert_uint_eq(x86_xsave_area_size(&l, true, 0x27), 576 + 256 + 64);
+	ck_assert_uint_eq(x86_xsave_area_size(&l, false, 3), 576);
+}
+END_TEST
+
+START_TEST(xsave_standard_effect)
+{
+	struct x86_xsave_layout l = test_layout();
+	static uint8_t state[4096], area[4096];
+
+	fill_state(state, sizeof(state), 1, 0x27); /* x87, SSE, AVX, 5 in use; 3 initial */
+	memset(area, 0xee, sizeof(area));
+	set_u64(area + 512, 0x8);                   /* component 3 was saved earlier */
+	memset(area + 520, 0, 56);
+	x86_xsave_save(&l, X86_XSAVE_STANDARD, 0x0f, 0, true, state, area);
+	ck_assert_mem_eq(area, state, 160);                 /* x87 + MXCSR */
+	ck_assert_mem_eq(area + 160, state + 160, 256);     /* XMM */
+	ck_assert_mem_eq(area + 576, state + 576, 256);     /* AVX */
+	ck_assert_uint_eq(area[832], 0xee);                 /* 3 initial: not written */
+	ck_assert_uint_eq(area[896], 0xee);                 /* 5 not requested */
+	ck_assert_uint_eq(get_u64(area + 512), 0x7);        /* 3 now initial; 5 untouched (0) */
+	ck_assert_uint_eq(area[416], 0xee);                 /* bytes 416-511 are not written */
+	/* The 32-bit form stores FIP/FDP as offsets with selectors 0. */
+	x86_xsave_save(&l, X86_XSAVE_STANDARD, 0x1, 0, false, state, area);
+	ck_assert_uint_eq(area[12], 0);
+	ck_assert_uint_eq(area[20], 0);
+	ck_assert_uint_eq(area[8], state[8]);
+}
+END_TEST
+
+START_TEST(xsave_compacted_round_trip)
+{
+	struct x86_xsave_layout l = test_layout();
+	static uint8_t state[4096], area[4096], back[4096];
+
+	fill_state(state, sizeof(state), 3, 0x2b); /* x87, SSE, 3, 5 in use; AVX initial */
+	memset(area, 0xee, sizeof(area));
+	x86_xsave_save(&l, X86_XSAVE_COMPACT, 0x2f, 0, true, state, area);
+	ck_assert_uint_eq(get_u64(area + 512), 0x2b);
+	ck_assert_uint_eq(get_u64(area + 520), 0x2f | X86_XSAVE_COMPACTED);
+	ck_assert_mem_eq(area + 832, state + 832, 40);      /* 3 after AVX's reserved room */
+	ck_assert_mem_eq(area + 896, state + 896, 64);      /* 5, 64-aligned */
+	ck_assert_uint_eq(area[576], 0xee);                 /* AVX initial: room, no bytes */
+	/* XRSTOR of the compacted area into a different state. */
+	fill_state(back, sizeof(back), 9, 0x7);
+	ck_assert_int_eq(x86_xsave_restore(&l, false, 0x2f, 0x2f, 0, 0xffff, area, back), 0);
+	ck_assert_mem_eq(back, state, 24);
+	ck_assert_mem_eq(back + 160, state + 160, 256);
+	ck_assert_mem_eq(back + 832, state + 832, 40);
+	ck_assert_mem_eq(back + 896, state + 896, 64);
+	for (unsigned i = 576; i < 832; i++)
+		ck_assert_uint_eq(back[i], 0);              /* AVX initialised */
+	ck_assert_uint_eq(get_u64(back + 512), 0x2b);       /* legacy always given */
+}
+END_TEST
+
+START_TEST(xrstor_initialises_and_checks)
+{
+	struct x86_xsave_layout l = test_layout();
+	static uint8_t state[4096], area[4096];
+	uint32_t mxcsr;
+
+	/* Standard area with only AVX given: x87 and SSE get their initial values. */
+	fill_state(state, sizeof(state), 5, 0x7);
+	memset(area, 0x11, sizeof(area));
+	memset(area + 512, 0, 64);
+	set_u64(area + 512, 0x4);
+	mxcsr = 0x1f80;
+	memcpy(area + 24, &mxcsr, 4);
+	ck_assert_int_eq(x86_xsave_restore(&l, false, 0x7, 0x2f, 0, 0xffff, area, state), 0);
+	ck_assert_uint_eq(state[0] | state[1] << 8, 0x37f);  /* FCW */
+	ck_assert_uint_eq(state[2], 0);                      /* FSW */
+	ck_assert_uint_eq(state[160], 0);                    /* XMM0 */
+	ck_assert_uint_eq(state[576], 0x11);                 /* AVX loaded */
+	/* #GP cases. */
+	set_u64(area + 512, 0x40);                           /* 6: not allowed */
+	ck_assert_int_eq(x86_xsave_restore(&l, false, 0x7, 0x2f, 0, 0xffff, area, state), -EINVAL);
+	set_u64(area + 512, 0x4);
+	area[512 + 16] = 1;                                  /* standard: bytes 8-23 nonzero */
+	ck_assert_int_eq(x86_xsave_restore(&l, false, 0x7, 0x2f, 0, 0xffff, area, state), -EINVAL);
+	area[512 + 16] = 0;
+	ck_assert_int_eq(x86_xsave_restore(&l, true, 0x7, 0x2f, 0, 0xffff, area, state), -EINVAL);
+	set_u64(area + 520, X86_XSAVE_COMPACTED | 0x3);      /* XSTATE_BV 4 not in XCOMP_BV */
+	ck_assert_int_eq(x86_xsave_restore(&l, false, 0x7, 0x2f, 0, 0xffff, area, state), -EINVAL);
+	set_u64(area + 520, 0);
+	mxcsr = 0x10000;                                     /* reserved MXCSR bit */
+	memcpy(area + 24, &mxcsr, 4);
+	ck_assert_int_eq(x86_xsave_restore(&l, false, 0x7, 0x2f, 0, 0xffff, area, state), -EINVAL);
+}
+END_TEST
+
+START_TEST(xsaves_supervisor_components)
+{
+	struct x86_xsave_layout l = test_layout();
+	static uint8_t state[4096], area[4096];
+
+	fill_state(state, sizeof(state), 7, 0x107);
+	memset(area, 0xee, sizeof(area));
+	x86_xsave_save(&l, X86_XSAVE_COMPACT, 0x107, 0x100, true, state, area);
+	ck_assert_uint_eq(get_u64(area + 520), 0x107 | X86_XSAVE_COMPACTED);
+	ck_assert_uint_eq(get_u64(area + 512), 0x7);         /* supervisor saved as initial */
+	/* XRSTORS takes the compacted area and leaves the supervisor part alone. */
+	set_u64(area + 512, 0x107);
+	ck_assert_int_eq(x86_xsave_restore(&l, true, 0x107, 0x107, 0x100, 0xffff, area, state), 0);
+}
+END_TEST
+
+START_TEST(fxsave_round_trip)
+{
+	static uint8_t state[4096], back[4096], area[512];
+	uint32_t bad = 0x10000;
+
+	fill_state(state, sizeof(state), 11, 0x3);
+	memset(area, 0xee, sizeof(area));
+	x86_fxsave(true, state, area);
+	ck_assert_mem_eq(area, state, 416);
+	ck_assert_uint_eq(area[416], 0xee);
+	fill_state(back, sizeof(back), 13, 0);
+	ck_assert_int_eq(x86_fxrstor(0xffff, area, back), 0);
+	ck_assert_mem_eq(back, state, 416);
+	ck_assert_uint_eq(get_u64(back + 512) & 3, 3);
+	memcpy(area + 24, &bad, 4);
+	ck_assert_int_eq(x86_fxrstor(0xffff, area, back), -EINVAL);
+}
+END_TEST
+
+START_TEST(host_layout_is_sane)
+{
+	struct x86_xsave_layout l;
+
+	x86_xsave_layout_host(&l);
+	ck_assert_uint_eq(l.known & 3, 3);
+	if (l.known & 4) { /* AVX, where the CPU has it, is at 576 in the standard form */
+		ck_assert_uint_eq(l.offset[2], 576);
+		ck_assert_uint_eq(l.size[2], 256);
+	}
+	ck_assert_uint_le(x86_xsave_area_size(&l, false, l.known), X86_XSAVE_MAX_SIZE);
+}
+END_TEST
+
+START_TEST(counts_format)
+{
+	struct x86_insn_state state;
+	char text[128];
+
+	memset(&state, 0, sizeof(state));
+	x86_insn_format_counts(&state, text, sizeof(text));
+	ck_assert_str_eq(text, "none");
+	state.completed[X86_INSN_XRSTOR] = 2;
+	state.completed[X86_INSN_CMPXCHG16B] = 7;
+	state.faults_injected = 1;
+	x86_insn_format_counts(&state, text, sizeof(text));
+	ck_assert_str_eq(text, "xrstor=2 cmpxchg16b=7 faults-injected=1");
+	x86_insn_format_counts(&state, text, 8); /* truncates, stays terminated */
+	ck_assert_uint_eq(strlen(text), 7);
+}
+END_TEST
+
 Suite *x86_insn_suite(void)
 {
 	Suite *suite = suite_create("x86_insn");
@@ -203,6 +556,23 @@ Suite *x86_insn_suite(void)
 	tcase_add_test(tc, unknown_and_malformed);
 	tcase_add_test(tc, targets_add_and_remove);
 	tcase_add_test(tc, page_walk);
+	tcase_add_test(tc, linux_gap_forms);
+	tcase_add_test(tc, linux_gap_operand_sizes);
+	tcase_add_test(tc, linux_gap_neighbours);
 	suite_add_tcase(suite, tc);
+
+	TCase *effects = tcase_create("effects");
+
+	tcase_add_test(effects, popcnt_effect);
+	tcase_add_test(effects, cmpxchg_wide_effect);
+	tcase_add_test(effects, xsave_offsets);
+	tcase_add_test(effects, xsave_standard_effect);
+	tcase_add_test(effects, xsave_compacted_round_trip);
+	tcase_add_test(effects, xrstor_initialises_and_checks);
+	tcase_add_test(effects, xsaves_supervisor_components);
+	tcase_add_test(effects, fxsave_round_trip);
+	tcase_add_test(effects, host_layout_is_sane);
+	tcase_add_test(effects, counts_format);
+	suite_add_tcase(suite, effects);
 	return suite;
 }

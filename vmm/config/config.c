@@ -21,11 +21,31 @@
 #define CONFIG_FILE_MAX (1u << 20)
 #define TEST_TIMEOUT_DEFAULT 30u
 
+/* Exactly one of image (self-test ELF) and kernel (Linux); initrd only with kernel. */
+static int check_guest_keys(const struct config_context *ctx, const struct toml_table *vm,
+			    const struct vm_config *config)
+{
+	if (config->image && config->kernel)
+		return config_fail(ctx, toml_table_get(vm, "kernel")->pos, "'image' (a self-test "
+				   "ELF) and 'kernel' (a Linux bzImage or vmlinux) exclude each other; "
+				   "keep one");
+	if (!config->image && !config->kernel) {
+		snprintf(ctx->error->message, sizeof(ctx->error->message), "%s: missing required key "
+			 "'image' (a self-test ELF) or 'kernel' (a Linux bzImage or vmlinux) in [vm]",
+			 ctx->path);
+		return -EINVAL;
+	}
+	if (config->initrd && !config->kernel)
+		return config_fail(ctx, toml_table_get(vm, "initrd")->pos, "'initrd' needs "
+				   "'kernel': self-test images take no initrd");
+	return 0;
+}
+
 static int parse_vm_section(const struct config_context *ctx, const struct toml_table *vm,
 			    struct vm_config *config)
 {
 	static const char *const keys[] = {
-		"memory", "vcpus", "image", "cmdline", "log_level", NULL,
+		"memory", "vcpus", "image", "kernel", "initrd", "cmdline", "log_level", NULL,
 	};
 	static const char *const levels[] = { "error", "warn", "info", "debug", NULL };
 	uint64_t vcpus = config->vcpus;
@@ -37,7 +57,10 @@ static int parse_vm_section(const struct config_context *ctx, const struct toml_
 	    (rc = config_get_size(ctx, vm, "memory", CONFIG_MEMORY_MIN, CONFIG_MEMORY_MAX,
 				  &config->memory)) ||
 	    (rc = config_get_u64(ctx, vm, "vcpus", 1, CONFIG_VCPUS_MAX, &vcpus)) ||
-	    (rc = config_get_path(ctx, vm, "image", true, &config->image)) ||
+	    (rc = config_get_path(ctx, vm, "image", false, &config->image)) ||
+	    (rc = config_get_path(ctx, vm, "kernel", false, &config->kernel)) ||
+	    (rc = config_get_path(ctx, vm, "initrd", false, &config->initrd)) ||
+	    (rc = check_guest_keys(ctx, vm, config)) ||
 	    (rc = config_get_string(ctx, vm, "cmdline", false, &cmdline)) ||
 	    (rc = config_get_choice(ctx, vm, "log_level", levels, &level)))
 		return rc;
@@ -163,7 +186,7 @@ static int parse_document(const struct config_context *ctx, const struct toml_ta
 		return rc;
 	if (!vm) {
 		snprintf(ctx->error->message, sizeof(ctx->error->message),
-			 "%s: missing [vm] section (it needs at least 'image')", ctx->path);
+			 "%s: missing [vm] section (it needs at least 'image' or 'kernel')", ctx->path);
 		return -EINVAL;
 	}
 	if (vm->type != TOML_TABLE)
@@ -313,6 +336,8 @@ void config_free(struct vm_config *config)
 		free(config->test.output[i]);
 	free(config->test.output);
 	free(config->image);
+	free(config->kernel);
+	free(config->initrd);
 	free(config->cmdline);
 	free(config->path);
 	free(config);

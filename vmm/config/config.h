@@ -44,7 +44,9 @@ struct vm_config {
 	char *path;
 	uint64_t memory;
 	unsigned vcpus;
-	char *image;               /* absolute or relative to the cwd */
+	char *image;               /* self-test ELF; absolute or relative to the cwd */
+	char *kernel;              /* Linux bzImage or vmlinux instead of image (docs/linux.md) */
+	char *initrd;              /* with kernel only; NULL: none */
 	char *cmdline;
 	enum log_level log_level;
 	struct device **devices;
