@@ -524,4 +524,10 @@ done
 # Device submission paths (fsl-mc, DSA, DFL), measured by their guest tests.
 echo
 BUILD=$BUILD "$(dirname "$0")/bench-devices.sh" || exit 1
+# virtio-blk from the guest, kick vs poll, next to a host libaio floor.
+echo
+BUILD=$BUILD "$(dirname "$0")/bench-virtio.sh" || exit 1
+# Linux: exec -> "Run /init" and instruction gaps completed, by kind.
+echo
+VMM=$BUILD/vmm BUILD=$BUILD "$(dirname "$0")/bench-linux.sh" || exit 1
 exit 0

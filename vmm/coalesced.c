@@ -21,19 +21,8 @@ void coalesced_init(struct vm *vm)
 {
 	memset(&vm->coalesced, 0, sizeof(vm->coalesced));
 	vm->coalesced.timer_fd = -1;
+	vm->coalesced.vcpu_fd = -1;
 	pthread_mutex_init(&vm->coalesced.lock, NULL);
-}
-
-int coalesced_add_pio(struct vm *vm, uint16_t port, uint32_t length)
-{
-	struct kvm_coalesced_mmio_zone zone = { .addr = port, .size = length, .pio = 1 };
-
-	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_PIO) <= 0)
-		return -ENOTSUP;
-	if (ioctl(vm->vm_fd, KVM_REGISTER_COALESCED_MMIO, &zone) < 0)
-		return -errno;
-	vm->coalesced.zones++;
-	return 0;
 }
 
 static void coalesced_on_timer(void *opaque, uint32_t events)
@@ -59,22 +48,52 @@ static int coalesced_start_timer(struct vm *vm)
 	return loop_add_fd(&vm->loop, vm->coalesced.timer_fd, EPOLLIN, coalesced_on_timer, vm);
 }
 
-int coalesced_start(struct vm *vm, int vcpu_fd)
+/* Map the ring through a vCPU fd and start the flush timer; lock held. */
+static int coalesced_map(struct vm *vm, int vcpu_fd)
 {
-	if (!vm->coalesced.zones)
-		return 0;
 	void *ring = mmap(NULL, RING_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu_fd,
 			  KVM_COALESCED_MMIO_PAGE_OFFSET * RING_PAGE_SIZE);
 
 	if (ring == MAP_FAILED)
 		return -errno;
-	vm->coalesced.ring = ring;
+	__atomic_store_n(&vm->coalesced.ring, ring, __ATOMIC_RELEASE);
 	return coalesced_start_timer(vm);
+}
+
+int coalesced_add_pio(struct vm *vm, uint16_t port, uint32_t length)
+{
+	struct kvm_coalesced_mmio_zone zone = { .addr = port, .size = length, .pio = 1 };
+	int rc = 0;
+
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_PIO) <= 0)
+		return -ENOTSUP;
+	pthread_mutex_lock(&vm->coalesced.lock);
+	/* Registered while vCPUs run: map the ring first, so no write is missed. */
+	if (!vm->coalesced.ring && vm->coalesced.vcpu_fd >= 0)
+		rc = coalesced_map(vm, vm->coalesced.vcpu_fd);
+	if (rc == 0 && ioctl(vm->vm_fd, KVM_REGISTER_COALESCED_MMIO, &zone) < 0)
+		rc = -errno;
+	if (rc == 0)
+		vm->coalesced.zones++;
+	pthread_mutex_unlock(&vm->coalesced.lock);
+	return rc;
+}
+
+int coalesced_start(struct vm *vm, int vcpu_fd)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&vm->coalesced.lock);
+	vm->coalesced.vcpu_fd = vcpu_fd;
+	if (vm->coalesced.zones && !vm->coalesced.ring)
+		rc = coalesced_map(vm, vcpu_fd);
+	pthread_mutex_unlock(&vm->coalesced.lock);
+	return rc;
 }
 
 void coalesced_drain(struct vm *vm)
 {
-	struct kvm_coalesced_mmio_ring *ring = vm->coalesced.ring;
+	struct kvm_coalesced_mmio_ring *ring = __atomic_load_n(&vm->coalesced.ring, __ATOMIC_ACQUIRE);
 
 	if (!ring || __atomic_load_n(&ring->first, __ATOMIC_RELAXED) ==
 		     __atomic_load_n(&ring->last, __ATOMIC_ACQUIRE))
@@ -108,4 +127,5 @@ void coalesced_destroy(struct vm *vm)
 	pthread_mutex_destroy(&vm->coalesced.lock);
 	memset(&vm->coalesced, 0, sizeof(vm->coalesced));
 	vm->coalesced.timer_fd = -1;
+	vm->coalesced.vcpu_fd = -1;
 }

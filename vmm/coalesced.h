@@ -26,14 +26,20 @@ struct kvm_coalesced_mmio_ring;
 struct coalesced_ring {
 	struct kvm_coalesced_mmio_ring *ring; /* mapped from a vCPU fd */
 	unsigned zones;
+	int vcpu_fd;          /* the ring is mapped through it, on first use */
 	pthread_mutex_t lock;  /* one consumer at a time; producers are in KVM */
 	int timer_fd;
 };
 
 void coalesced_init(struct vm *vm);
-/* Register a write-coalesced port range. Returns 0, -ENOTSUP or -errno. */
+/*
+ * Register a write-coalesced port range, before or while vCPUs run.
+ * Returns 0, -ENOTSUP or -errno. A VM with coalescing set up takes ~5-10 ms
+ * longer for KVM to tear down here, so devices register only once a guest
+ * proves chatty (the UART after 64 transmitted bytes).
+ */
 int coalesced_add_pio(struct vm *vm, uint16_t port, uint32_t length);
-/* Map the ring through the first vCPU and start the flush timer, if zones exist. */
+/* Remember the first vCPU's fd; map the ring now if zones already exist. */
 int coalesced_start(struct vm *vm, int vcpu_fd);
 /* Replay queued writes to the buses, in order. Cheap when empty. */
 void coalesced_drain(struct vm *vm);
