@@ -24,6 +24,7 @@
 #include "devices/dfl/walker.h"
 #include "devices/pci/host.h"
 #include "dfl_regs.h"
+#include "kvm_fixture.h"
 #include "suites.h"
 #include "vmm/fdt.h"
 #include "vmm/log.h"
@@ -738,20 +739,8 @@ static size_t realized;
 
 static void kvm_setup(void)
 {
-	struct kvm_enable_cap cap = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { 24 } };
-
 	log_set_level(LOG_ERROR);
-	memset(&vm, 0, sizeof(vm));
-	vm.kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	ck_assert_msg(vm.kvm_fd >= 0, "/dev/kvm: %s", strerror(errno));
-	vm.vm_fd = ioctl(vm.kvm_fd, KVM_CREATE_VM, 0);
-	ck_assert_int_ge(vm.vm_fd, 0);
-	ck_assert_int_eq(ioctl(vm.vm_fd, KVM_ENABLE_CAP, &cap), 0);
-	ck_assert_int_eq(irq_init(&vm), 0);
-	ck_assert_int_eq(loop_init(&vm.loop), 0);
-	ck_assert_int_eq(guest_memory_alloc(&vm.ram, 4u << 20), 0);
-	bus_init(&vm.pio_bus, "pio");
-	bus_init(&vm.mmio_bus, "mmio");
+	kvm_fixture_open(&vm, 4u << 20);
 	config = NULL;
 	realized = 0;
 }
@@ -766,13 +755,7 @@ static void kvm_teardown(void)
 	}
 	config_free(config);
 	config = NULL;
-	guest_memory_free(&vm.ram);
-	loop_destroy(&vm.loop);
-	irq_destroy(&vm);
-	bus_destroy(&vm.pio_bus);
-	bus_destroy(&vm.mmio_bus);
-	close(vm.vm_fd);
-	close(vm.kvm_fd);
+	kvm_fixture_close(&vm);
 	log_set_level(LOG_INFO);
 }
 

@@ -18,6 +18,7 @@
 
 #include "devices/device.h"
 #include "devices/fslmc/fslmc.h"
+#include "kvm_fixture.h"
 #include "suites.h"
 #include "vmm/config/config.h"
 #include "vmm/vm.h"
@@ -594,28 +595,12 @@ static struct vm vm;
 
 static void vm_setup(void)
 {
-	struct kvm_enable_cap cap = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { 24 } };
-
-	memset(&vm, 0, sizeof(vm));
-	vm.kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	ck_assert_msg(vm.kvm_fd >= 0, "/dev/kvm: %s", strerror(errno));
-	vm.vm_fd = ioctl(vm.kvm_fd, KVM_CREATE_VM, 0);
-	ck_assert_int_ge(vm.vm_fd, 0);
-	ck_assert_int_eq(ioctl(vm.vm_fd, KVM_ENABLE_CAP, &cap), 0);
-	ck_assert_int_eq(irq_init(&vm), 0);
-	pthread_mutex_init(&vm.slot_lock, NULL);
-	bus_init(&vm.mmio_bus, "mmio");
-	bus_init(&vm.pio_bus, "pio");
+	kvm_fixture_open(&vm, 0);
 }
 
 static void vm_teardown(void)
 {
-	bus_destroy(&vm.mmio_bus);
-	bus_destroy(&vm.pio_bus);
-	irq_destroy(&vm);
-	pthread_mutex_destroy(&vm.slot_lock);
-	close(vm.vm_fd);
-	close(vm.kvm_fd);
+	kvm_fixture_close(&vm);
 }
 
 static struct vm_config *device_config(const char *portal_mode)

@@ -12,6 +12,7 @@
 
 #include "devices/device.h"
 #include "devices/ioapic.h"
+#include "kvm_fixture.h"
 #include "suites.h"
 #include "vmm/vm.h"
 
@@ -21,19 +22,11 @@ static struct vm_config *config;
 static void setup(void)
 {
 	static const char text[] = "[vm]\nimage = \"x\"\n[devices.ioapic]\ntype = \"ioapic\"\n";
-	struct kvm_enable_cap cap = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { 24 } };
 	struct config_error error;
 
-	memset(&vm, 0, sizeof(vm));
+	kvm_fixture_open(&vm, 0);
 	config = config_parse("t.toml", text, strlen(text), NULL, 0, &error);
 	ck_assert_msg(config != NULL, "%s", error.message);
-	vm.kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	ck_assert_int_ge(vm.kvm_fd, 0);
-	vm.vm_fd = ioctl(vm.kvm_fd, KVM_CREATE_VM, 0);
-	ck_assert_int_ge(vm.vm_fd, 0);
-	ck_assert_int_eq(ioctl(vm.vm_fd, KVM_ENABLE_CAP, &cap), 0);
-	ck_assert_int_eq(irq_init(&vm), 0);
-	bus_init(&vm.mmio_bus, "mmio");
 	ck_assert_int_eq(config->devices[0]->model->realize(config->devices[0], &vm), 0);
 	ck_assert_ptr_nonnull(vm.ioapic);
 }
@@ -42,10 +35,7 @@ static void teardown(void)
 {
 	config->devices[0]->model->unrealize(config->devices[0], &vm);
 	config_free(config);
-	bus_destroy(&vm.mmio_bus);
-	irq_destroy(&vm);
-	close(vm.vm_fd);
-	close(vm.kvm_fd);
+	kvm_fixture_close(&vm);
 }
 
 static uint32_t reg_read(uint32_t index)

@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "kvm_fixture.h"
 #include "suites.h"
 #include "vmm/irq.h"
 #include "vmm/loop.h"
@@ -25,23 +26,12 @@ static struct vm vm;
 
 static void setup(void)
 {
-	struct kvm_enable_cap cap = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { 24 } };
-
-	memset(&vm, 0, sizeof(vm));
-	vm.kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	ck_assert_msg(vm.kvm_fd >= 0, "/dev/kvm: %s", strerror(errno));
-	vm.vm_fd = ioctl(vm.kvm_fd, KVM_CREATE_VM, 0);
-	ck_assert_int_ge(vm.vm_fd, 0);
-	ck_assert_int_eq(ioctl(vm.vm_fd, KVM_ENABLE_CAP, &cap), 0);
-	ck_assert_int_eq(irq_init(&vm), 0);
-	pthread_mutex_init(&vm.slot_lock, NULL);
+	kvm_fixture_open(&vm, 0);
 }
 
 static void teardown(void)
 {
-	irq_destroy(&vm);
-	close(vm.vm_fd);
-	close(vm.kvm_fd);
+	kvm_fixture_close(&vm);
 }
 
 START_TEST(msi_gets_a_gsi_and_no_route_until_programmed)
