@@ -25,6 +25,7 @@ struct vcpu;
 struct kvm_cpuid2;
 struct pci_host;
 struct ioapic;
+struct vfio_iommufd;
 
 /*
  * Process exit status of `vmm run`. A guest exit-port write gives
@@ -61,6 +62,7 @@ struct vm {
 	struct x86_insn_targets insn_targets; /* 64-byte store targets (vmm/x86/insn.h) */
 	struct x86_insn_state insn_state;     /* completer: XSAVE layout, counts by kind */
 	struct ioapic *ioapic;       /* set by the ioapic device, if configured */
+	struct vfio_iommufd *vfio_iommufd; /* shared by passed-through devices (devices/vfio/) */
 	struct kvm_cpuid2 *cpuid;    /* supported CPUID, adjusted per vCPU */
 	struct vcpu *vcpus;
 	unsigned vcpu_count;

@@ -39,6 +39,9 @@ struct vm;
 struct vfio_source {
 	const char *sysfs;          /* "/sys/bus/pci/devices/0000:03:00.0" or NULL */
 	int fd;                     /* pre-opened cdev fd, or -1 */
+	/* Bind but never attach to the IOAS: the device stays DMA-blocked by
+	 * the IOMMU (a partly assigned function must not reach guest RAM). */
+	bool no_dma;
 };
 
 struct vfio_region {
@@ -70,6 +73,8 @@ struct vfio_device {
 	struct vfio_irq irqs[VFIO_MAX_IRQ_INDEXES];
 	struct vm *vm;
 	bool bound, attached;
+	bool holds_iommufd;         /* counted as a user of vm->vfio_iommufd */
+	bool kvm_added;             /* KVM_DEV_VFIO_FILE_ADD attempted */
 };
 
 /*
@@ -105,6 +110,22 @@ int vfio_irq_set_unmask_eventfd(struct vfio_device *dev, unsigned index, int fd)
 int vfio_irq_unmask(struct vfio_device *dev, unsigned index);
 /* Disable an index: DATA_NONE|ACTION_TRIGGER, count 0. */
 int vfio_irq_disable(struct vfio_device *dev, unsigned index);
+
+/* SET_IRQS ACTION_MASK|DATA_NONE on vector 0 of index. */
+int vfio_irq_mask(struct vfio_device *dev, unsigned index);
+
+/* Whether [offset, offset + size) of region `index` lies inside one mmappable area. */
+bool vfio_region_mmappable(const struct vfio_device *dev, unsigned index, uint64_t offset,
+			   uint64_t size);
+
+/*
+ * Parse a GET_REGION_INFO answer (info, `len` valid bytes) into region:
+ * flags, size, offset and the mmappable areas (SPARSE_MMAP capability, or
+ * the whole region). Hostile chains (offsets outside the buffer, loops,
+ * areas outside the region) are cut, never followed. Pure: unit-tested.
+ */
+void vfio_region_parse(struct vfio_region *region, const struct vfio_region_info *info,
+		       size_t len);
 
 /* Human text for errno on a given VFIO/iommufd call ("another owner of the IOMMU group"...). */
 const char *vfio_explain(const char *call, int err);
