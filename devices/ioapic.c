@@ -44,6 +44,10 @@ struct ioapic {
 	uint32_t id;
 	uint64_t table[IOAPIC_PINS];
 	uint32_t asserted;       /* pin levels as devices drive them */
+	struct {
+		ioapic_eoi_fn *fn;
+		void *opaque;
+	} eoi_notifiers[IOAPIC_PINS];
 };
 
 static uint64_t rte_msi_address(uint64_t rte)
@@ -101,9 +105,46 @@ void ioapic_eoi(struct ioapic *ioapic, uint8_t vector)
 		if (!(rte & RTE_REMOTE_IRR) || (rte & RTE_VECTOR) != vector)
 			continue;
 		ioapic->table[pin] &= ~RTE_REMOTE_IRR;
+		if (ioapic->eoi_notifiers[pin].fn) {
+			bool level = ioapic->eoi_notifiers[pin].fn(ioapic->eoi_notifiers[pin].opaque);
+
+			if (level)
+				ioapic->asserted |= 1u << pin;
+			else
+				ioapic->asserted &= ~(1u << pin);
+		}
 		ioapic_service(ioapic, pin);
 	}
 	pthread_mutex_unlock(&ioapic->lock);
+}
+
+int ioapic_set_eoi_notifier(struct ioapic *ioapic, unsigned pin, ioapic_eoi_fn *fn, void *opaque)
+{
+	int rc = 0;
+
+	if (pin >= IOAPIC_PINS)
+		return -EINVAL;
+	pthread_mutex_lock(&ioapic->lock);
+	if (fn && ioapic->eoi_notifiers[pin].fn) {
+		rc = -EBUSY;
+	} else {
+		ioapic->eoi_notifiers[pin].fn = fn;
+		ioapic->eoi_notifiers[pin].opaque = opaque;
+	}
+	pthread_mutex_unlock(&ioapic->lock);
+	return rc;
+}
+
+bool ioapic_pin_is_level(struct ioapic *ioapic, unsigned pin)
+{
+	bool level;
+
+	if (pin >= IOAPIC_PINS)
+		return false;
+	pthread_mutex_lock(&ioapic->lock);
+	level = ioapic->table[pin] & RTE_LEVEL;
+	pthread_mutex_unlock(&ioapic->lock);
+	return level;
 }
 
 /* Keep KVM's pin route in step with the entry, for its EOI-exit bitmap. */

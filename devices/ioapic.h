@@ -32,4 +32,17 @@ void ioapic_set_level(struct ioapic *ioapic, unsigned pin, bool asserted);
 /* The guest EOI'd `vector`: release Remote IRR, re-deliver still-asserted pins. */
 void ioapic_eoi(struct ioapic *ioapic, uint8_t vector);
 
+/*
+ * Resampling for a level source that only learns of the guest's EOI here
+ * (vfio-pci INTx, whose line the host masks after each interrupt): on the
+ * EOI of `pin`, before re-delivery, fn(opaque) is called with the IOAPIC
+ * lock held and returns whether the line is still asserted. It must not
+ * call back into the IOAPIC. fn NULL removes it. One per pin; 0, -EINVAL
+ * or -EBUSY.
+ */
+typedef bool ioapic_eoi_fn(void *opaque);
+int ioapic_set_eoi_notifier(struct ioapic *ioapic, unsigned pin, ioapic_eoi_fn *fn, void *opaque);
+/* Whether pin's redirection entry is level-triggered (edge pins get no EOI). */
+bool ioapic_pin_is_level(struct ioapic *ioapic, unsigned pin);
+
 #endif

@@ -213,6 +213,8 @@ static void update_decode(struct pci_function *fn)
 {
 	if (fn->host)
 		pci_host_update_decode(fn->host, fn);
+	if (fn->hooks && fn->hooks->decode_changed)
+		fn->hooks->decode_changed(fn);
 }
 
 void pci_function_set_bar_address(struct pci_function *fn, unsigned index, uint64_t address)
@@ -319,5 +321,7 @@ void pci_config_write(struct pci_function *fn, unsigned offset, unsigned size, u
 		update_decode(fn);
 	if (fn->msix && access_touches(offset, size, fn->msix->cap + PCI_MSIX_FLAGS, 2))
 		pci_msix_control_written(fn);
+	if (fn->hooks && fn->hooks->written)
+		fn->hooks->written(fn, offset, size, value);
 	pthread_mutex_unlock(&fn->lock);
 }

@@ -37,6 +37,7 @@
 
 struct pci_host;
 struct pci_msix;
+struct pci_function;
 
 #define PCI_CONFIG_SPACE_SIZE  0x1000  /* ECAM: 4 KiB per function */
 #define PCI_CONFIG_HEADER_SIZE 0x100   /* header + capabilities we model */
@@ -67,8 +68,24 @@ struct pci_identity {
 	uint16_t subsystem_id;
 };
 
+/*
+ * Optional observers for a function whose config space stands in front of
+ * a real device (vfio-pci, devices/vfio/pci.c): called with fn->lock held,
+ * after the emulated state changed, so the model can forward COMMAND to the
+ * device, move BAR memslots and follow MSI-X enables. Emulated models leave
+ * fn->hooks NULL.
+ */
+struct pci_config_hooks {
+	/* A guest config write was applied (value as the guest wrote it). */
+	void (*written)(struct pci_function *fn, unsigned offset, unsigned size, uint32_t value);
+	/* BAR addresses or COMMAND changed (guest write, firmware assignment, reset). */
+	void (*decode_changed)(struct pci_function *fn);
+};
+
 struct pci_function {
 	const char *name;                /* device name, for logs */
+	const struct pci_config_hooks *hooks; /* NULL: pure emulation */
+	void *hooks_opaque;
 	pthread_mutex_t lock;            /* config space and MSI-X table writes */
 	uint8_t config[PCI_CONFIG_HEADER_SIZE];
 	uint8_t wmask[PCI_CONFIG_HEADER_SIZE];   /* writable bits */
