@@ -7,26 +7,22 @@
  *                     (DT reg[0]), then child DPRCs' and DPMCPs' region 0
  *   base + 1 MiB      64 register windows of 64 KiB: other objects' regions
  *
- * Portals are polled (RAM memslot watched by a poller thread: a command
- * costs the guest no exit) or trapped (MMIO: the write of the status byte
- * executes the command in the exit path). A command is submitted when the
- * header's status byte (portal byte 2) becomes READY: with one 64-bit header
- * write, or with two 32-bit writes high dword first (io-64-nonatomic-hi-lo),
- * the low dword's write is the doorbell. Bytes 3-7 must already be in place.
+ * The portal windows (polled or trapped, portal.h) hand every submitted
+ * command to the local model; a passed-through DPRC puts the same windows
+ * in front of the host MC instead (forward.h, devices/vfio/fslmc.c).
  */
 #include <errno.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
+#include "devices/fslmc/fdt_node.h"
 #include "devices/fslmc/fslmc.h"
+#include "devices/fslmc/portal.h"
 #include "devices/models.h"
 #include "vmm/bus.h"
-#include "vmm/fdt.h"
 #include "vmm/log.h"
-#include "vmm/poll.h"
 #include "vmm/vm.h"
 
 struct fslmc_dev {
@@ -35,11 +31,9 @@ struct fslmc_dev {
 	const char *name;
 	struct vm *vm;
 	pthread_mutex_t lock;     /* the model, portal execution, register windows */
-	uint8_t *portals;         /* FSLMC_PORTAL_AREA bytes */
+	struct fslmc_portals portals;
+	bool portals_ready;
 	uint8_t *windows;         /* FSLMC_WINDOW_AREA bytes */
-	int ram_slot;             /* polled mode memslot, or -1 */
-	struct poller poller;
-	bool poller_ready;
 	bool mc_ready;
 	struct irq_msi msi[FSLMC_MAX_OBJECTS][FSLMC_MAX_IRQS];
 	bool msi_ready[FSLMC_MAX_OBJECTS][FSLMC_MAX_IRQS];
@@ -86,10 +80,8 @@ static void hook_obj_released(void *opaque, unsigned obj)
 static void hook_portal_assigned(void *opaque, unsigned portal)
 {
 	struct fslmc_dev *d = opaque;
-	uint64_t *area = (uint64_t *)(d->portals + portal * FSLMC_PORTAL_SIZE);
 
-	for (unsigned i = 0; i < MC_CMD_SIZE / 8; i++)
-		__atomic_store_n(&area[i], 0, __ATOMIC_RELAXED);
+	fslmc_portals_clear(&d->portals, portal);
 }
 
 /* A fresh window reads as zeros: drop its pages (anonymous memory refills with zeros). */
@@ -101,87 +93,14 @@ static void hook_window_assigned(void *opaque, unsigned window)
 		memset(d->windows + window * FSLMC_WINDOW_SIZE, 0, FSLMC_WINDOW_SIZE);
 }
 
-/* ---- portals ---- */
+/* ---- portals: the local model executes ---- */
 
-/* Execute the command in portal p if it is submitted; lock held. */
-static void portal_run_locked(struct fslmc_dev *d, unsigned p)
-{
-	uint64_t *area = (uint64_t *)(d->portals + p * FSLMC_PORTAL_SIZE);
-	struct fslmc_cmd cmd;
-
-	cmd.header = __atomic_load_n(&area[0], __ATOMIC_ACQUIRE);
-	if (mc_hdr_status(cmd.header) != MC_READY)
-		return;
-	for (unsigned i = 0; i < MC_PARAMS_SIZE / 8; i++) {
-		uint64_t word = __atomic_load_n(&area[1 + i], __ATOMIC_RELAXED);
-
-		memcpy(cmd.params + 8 * i, &word, 8);
-	}
-	if (fslmc_execute(&d->mc, p, &cmd) == MC_OK) {
-		for (unsigned i = 0; i < MC_PARAMS_SIZE / 8; i++) {
-			uint64_t word;
-
-			memcpy(&word, cmd.params + 8 * i, 8);
-			__atomic_store_n(&area[1 + i], word, __ATOMIC_RELAXED);
-		}
-	}
-	/* The header last: the guest reads params only after it sees the status. */
-	__atomic_store_n(&area[0], cmd.header, __ATOMIC_RELEASE);
-}
-
-/*
- * Poller source: every portal window whose status byte says READY. Windows
- * without a live owner are watched too, so a command there still gets an
- * answer (INVALID_STATE) rather than READY forever.
- */
-static bool fslmc_poll(void *opaque)
+static void exec_local(void *opaque, unsigned portal, struct fslmc_cmd *cmd)
 {
 	struct fslmc_dev *d = opaque;
-	bool worked = false;
 
-	for (unsigned p = 0; p < FSLMC_MAX_PORTALS; p++) {
-		const uint8_t *status = d->portals + p * FSLMC_PORTAL_SIZE + MC_HDR_STATUS_BYTE;
-
-		if (__atomic_load_n(status, __ATOMIC_ACQUIRE) != MC_READY)
-			continue;
-		pthread_mutex_lock(&d->lock);
-		portal_run_locked(d, p);
-		pthread_mutex_unlock(&d->lock);
-		worked = true;
-	}
-	return worked;
+	fslmc_execute(&d->mc, portal, cmd);
 }
-
-/* Trapped mode: the 64-byte command area of each portal window; the rest reads 0. */
-static uint64_t portal_read(void *opaque, uint64_t offset, unsigned size)
-{
-	struct fslmc_dev *d = opaque;
-	uint64_t off = offset % FSLMC_PORTAL_SIZE, value = 0;
-	const uint8_t *area = d->portals + (offset - off);
-
-	pthread_mutex_lock(&d->lock);
-	for (unsigned i = 0; i < size && off + i < MC_CMD_SIZE; i++)
-		value |= (uint64_t)area[off + i] << (8 * i);
-	pthread_mutex_unlock(&d->lock);
-	return value;
-}
-
-static void portal_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
-{
-	struct fslmc_dev *d = opaque;
-	uint64_t off = offset % FSLMC_PORTAL_SIZE;
-	uint8_t *area = d->portals + (offset - off);
-
-	pthread_mutex_lock(&d->lock);
-	for (unsigned i = 0; i < size && off + i < MC_CMD_SIZE; i++)
-		area[off + i] = (uint8_t)(value >> (8 * i));
-	/* The doorbell is the write that covers the status byte. */
-	if (off <= MC_HDR_STATUS_BYTE && off + size > MC_HDR_STATUS_BYTE)
-		portal_run_locked(d, (unsigned)(offset / FSLMC_PORTAL_SIZE));
-	pthread_mutex_unlock(&d->lock);
-}
-
-static const struct bus_region_ops portal_ops = { .read = portal_read, .write = portal_write };
 
 /* ---- register windows: plain read/write storage, all ones where nothing is ---- */
 
@@ -243,7 +162,6 @@ static int mcdev_parse(struct device *dev, const struct toml_table *section,
 		return -ENOMEM;
 	dev->state = d;
 	d->name = dev->name;
-	d->ram_slot = -1;
 	pthread_mutex_init(&d->lock, NULL);
 	return fslmc_config_parse(&d->config, dev->name, section, ctx);
 }
@@ -256,32 +174,6 @@ static void *map_area(uint64_t size)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-static int mcdev_realize_portals(struct fslmc_dev *d, struct vm *vm)
-{
-	const struct fslmc_config *c = &d->config;
-	int rc;
-
-	/* Polled too: the memslot shadows it, but the bus then knows the range is taken. */
-	if ((rc = bus_register(&vm->mmio_bus, c->base, FSLMC_PORTAL_AREA, &portal_ops, d, d->name)))
-		return rc;
-	if (!c->polled)
-		return 0;
-	d->ram_slot = vm_add_ram_slot(vm, c->base, FSLMC_PORTAL_AREA, d->portals);
-	if (d->ram_slot < 0) {
-		log_error("%s: MC portal memslot at %#llx: %s", d->name, (unsigned long long)c->base,
-			  strerror(-d->ram_slot));
-		return d->ram_slot;
-	}
-	uint32_t park_min = c->poll_park_us < 50 ? c->poll_park_us : 50;
-
-	poller_init(&d->poller, d->name, (struct poller_tuning){ c->poll_spin_us, park_min,
-								  c->poll_park_us });
-	d->poller_ready = true;
-	if ((rc = poller_add(&d->poller, fslmc_poll, d)) || (rc = poller_start(&d->poller)))
-		return rc;
-	return 0;
-}
-
 static int mcdev_realize(struct device *dev, struct vm *vm)
 {
 	struct fslmc_dev *d = dev->state;
@@ -290,12 +182,20 @@ static int mcdev_realize(struct device *dev, struct vm *vm)
 		.obj_released = hook_obj_released, .portal_assigned = hook_portal_assigned,
 		.window_assigned = hook_window_assigned, .opaque = d,
 	};
+
+	const struct fslmc_portals_setup portals = {
+		.name = d->name, .base = d->config.base, .polled = d->config.polled,
+		.poll_spin_us = d->config.poll_spin_us, .poll_park_us = d->config.poll_park_us,
+		.lock = &d->lock, .exec = exec_local, .opaque = d,
+	};
 	int rc;
 
 	d->vm = vm;
-	d->portals = map_area(FSLMC_PORTAL_AREA);
+	if ((rc = fslmc_portals_init(&d->portals, &portals)))
+		return rc;
+	d->portals_ready = true;
 	d->windows = map_area(FSLMC_WINDOW_AREA);
-	if (!d->portals || !d->windows)
+	if (!d->windows)
 		return -ENOMEM;
 	pthread_mutex_lock(&d->lock);
 	rc = fslmc_init(&d->mc, &d->config, &hooks);
@@ -309,65 +209,22 @@ static int mcdev_realize(struct device *dev, struct vm *vm)
 	log_debug("%s: fsl-mc at %#llx, %s portals, %zu objects", d->name,
 		  (unsigned long long)d->config.base, d->config.polled ? "polled" : "trapped",
 		  d->config.object_count);
-	return mcdev_realize_portals(d, vm);
+	return fslmc_portals_realize(&d->portals, vm);
 }
 
-static void fdt_add_dpmacs(const struct fslmc_config *c, struct fdt_builder *fdt,
-			   const char *path)
-{
-	char parent[96], name[32];
-	int node = -1;
-
-	snprintf(parent, sizeof(parent), "%s/dpmacs", path);
-	for (size_t i = c->object_count; i-- > 0;) {
-		if (c->objects[i].kind != FSLMC_DPMAC)
-			continue;
-		if (node < 0) {
-			node = fdt_add_node(fdt, path, "dpmacs");
-			fdt_prop_u32(fdt, node, "#address-cells", 1);
-			fdt_prop_u32(fdt, node, "#size-cells", 0);
-		}
-		snprintf(name, sizeof(name), "ethernet@%x", c->objects[i].id);
-		int mac = fdt_add_node(fdt, parent, name);
-
-		fdt_prop_string(fdt, mac, "compatible", "fsl,qoriq-mc-dpmac");
-		fdt_prop_u32(fdt, mac, "reg", c->objects[i].id);
-	}
-}
-
-/*
- * A root-level node, as on arm64 (binding fsl,qoriq-mc): reg[0] only (the
- * root portal's command area; no control registers in a VM), ranges for
- * type 0 (MC portals) and type 1 (QBMAN/register windows). x86 Linux does
- * not probe root-level platform nodes (device-facts 6.5); see the doc.
- */
+/* The node of docs/devices/fsl-mc.md, with the configured DPMACs. */
 static int mcdev_add_fdt_node(const struct device *dev, struct fdt_builder *fdt)
 {
 	const struct fslmc_dev *d = dev->state;
 	const struct fslmc_config *c = &d->config;
-	uint64_t windows = c->base + FSLMC_PORTAL_AREA;
-	const uint32_t reg[] = { (uint32_t)(c->base >> 32), (uint32_t)c->base, 0,
-				 FSLMC_ROOT_PORTAL_REG };
-	const uint32_t ranges[] = {
-		MC_REGION_MC_PORTAL, 0, 0, (uint32_t)(c->base >> 32), (uint32_t)c->base,
-		(uint32_t)FSLMC_PORTAL_AREA,
-		MC_REGION_QBMAN_PORTAL, 0, 0, (uint32_t)(windows >> 32), (uint32_t)windows,
-		(uint32_t)FSLMC_WINDOW_AREA,
-	};
-	char name[32], path[40];
+	uint32_t dpmacs[FSLMC_MAX_OBJECTS];
+	size_t count = 0;
 
-	snprintf(name, sizeof(name), "fsl-mc@%llx", (unsigned long long)c->base);
-	snprintf(path, sizeof(path), "/%s", name);
-	int node = fdt_add_node(fdt, "/", name);
-
-	fdt_prop_string(fdt, node, "compatible", "fsl,qoriq-mc");
-	fdt_prop_cells(fdt, node, "reg", reg, 4);
-	fdt_prop_u32(fdt, node, "#address-cells", 3);
-	fdt_prop_u32(fdt, node, "#size-cells", 1);
-	fdt_prop_cells(fdt, node, "ranges", ranges, 12);
-	fdt_prop_empty(fdt, node, "dma-coherent");
-	fdt_prop_string(fdt, node, "vmm,portal-mode", c->polled ? "polled" : "trapped");
-	fdt_add_dpmacs(c, fdt, path);
+	for (size_t i = 0; i < c->object_count && count < FSLMC_MAX_OBJECTS; i++) {
+		if (c->objects[i].kind == FSLMC_DPMAC)
+			dpmacs[count++] = c->objects[i].id;
+	}
+	fslmc_fdt_add(fdt, c->base, c->polled, dpmacs, count);
 	return 0;
 }
 
@@ -387,31 +244,28 @@ static void mcdev_stop(struct device *dev)
 {
 	struct fslmc_dev *d = dev->state;
 
-	if (d->poller_ready)
-		poller_stop(&d->poller);
+	if (d->portals_ready)
+		fslmc_portals_stop(&d->portals);
 }
 
 static void mcdev_unrealize(struct device *dev, struct vm *vm)
 {
 	struct fslmc_dev *d = dev->state;
 
-	if (d->poller_ready)
-		poller_destroy(&d->poller);
-	d->poller_ready = false;
+	if (d->portals_ready)
+		fslmc_portals_stop(&d->portals);
 	if (d->mc_ready) {
 		pthread_mutex_lock(&d->lock);
 		fslmc_clear(&d->mc); /* gives back every MSI */
 		d->mc_ready = false;
 		pthread_mutex_unlock(&d->lock);
 	}
-	if (d->ram_slot >= 0)
-		vm_remove_ram_slot(vm, d->ram_slot);
-	d->ram_slot = -1;
-	if (d->portals)
-		munmap(d->portals, FSLMC_PORTAL_AREA);
+	if (d->portals_ready)
+		fslmc_portals_destroy(&d->portals, vm);
+	d->portals_ready = false;
 	if (d->windows)
 		munmap(d->windows, FSLMC_WINDOW_AREA);
-	d->portals = d->windows = NULL;
+	d->windows = NULL;
 	d->vm = NULL;
 }
 
@@ -463,8 +317,7 @@ uint8_t *fslmc_device_portal(struct device *dev, unsigned portal)
 {
 	struct fslmc_dev *d = dev->state;
 
-	return d->portals && portal < FSLMC_MAX_PORTALS ? d->portals + portal * FSLMC_PORTAL_SIZE
-							: NULL;
+	return d->portals_ready ? fslmc_portals_window(&d->portals, portal) : NULL;
 }
 
 const struct device_model fslmc_model = {
