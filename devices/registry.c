@@ -17,6 +17,7 @@ static const struct device_model *const device_models[] = {
 	&virtio_console_model,
 	&dsa_model,
 	&dfl_card_model,
+	&vfio_pci_model,
 };
 
 const struct device_model *device_model_find(const char *type)
