@@ -15,6 +15,8 @@ extern const struct device_model virtio_blk_model;
 extern const struct device_model virtio_console_model;
 extern const struct device_model dsa_model;
 extern const struct device_model dfl_card_model;
+extern const struct device_model vfio_platform_model;
+extern const struct device_model vfio_fslmc_model;
 extern const struct device_model vfio_pci_model;
 
 #endif

@@ -17,6 +17,8 @@ static const struct device_model *const device_models[] = {
 	&virtio_console_model,
 	&dsa_model,
 	&dfl_card_model,
+	&vfio_platform_model,
+	&vfio_fslmc_model,
 	&vfio_pci_model,
 };
 
