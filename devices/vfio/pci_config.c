@@ -233,8 +233,17 @@ static int add_capability(struct vfio_pci *pci, struct vm *vm, const struct pci_
 static int add_capabilities(struct vfio_pci *pci, struct vm *vm, const struct pci_irq_ops *irq_ops)
 {
 	unsigned offset = cap_first(pci->raw);
+	uint64_t seen = 0; /* one bit per dword of 0x40-0xff: a looping list stops */
 
 	for (unsigned step = 0; offset && step < CAP_WALK_MAX; step++) {
+		uint64_t bit = 1ull << ((offset - PCI_CAP_FIRST) / 4);
+
+		if (seen & bit) {
+			log_warn("vfio-pci '%s': the device's capability list loops back to 0x%02x; "
+				 "ignoring the rest", pci->name, offset);
+			break;
+		}
+		seen |= bit;
 		int rc = add_capability(pci, vm, irq_ops, offset);
 
 		if (rc)

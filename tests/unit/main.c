@@ -9,7 +9,7 @@ int main(void)
 		toml_suite, config_suite, bus_suite, elf_suite, fdt_suite, irq_suite, poll_suite,
 		fslmc_suite,
 		pci_suite, dsa_suite, x86_insn_suite, linux_boot_suite, ioapic_suite, dfl_suite,
-		virtio_suite,
+		virtio_suite, vfio_uapi_suite, vfio_pci_config_suite,
 	};
 	SRunner *runner = srunner_create(NULL);
 

@@ -20,5 +20,7 @@ Suite *dfl_suite(void);
 Suite *x86_insn_suite(void);
 Suite *linux_boot_suite(void);
 Suite *virtio_suite(void);
+Suite *vfio_uapi_suite(void);
+Suite *vfio_pci_config_suite(void);
 
 #endif

@@ -1,0 +1,569 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vfio-pci config-space virtualization without hardware or KVM: a fake
+ * device behind struct vfio_pci_io (a DSA-like function: two 64-bit BARs,
+ * PM, MSI, PCIe, MSI-X in BAR0, a vendor capability and one to hide) and
+ * recording irq ops. Checked: identity and BAR sizing, capability
+ * filtering, COMMAND forwarding, trapped BAR forwarding, the memslot
+ * pieces around the MSI-X table, and MSI-X enable/mask/pending driving the
+ * host vectors' eventfds.
+ */
+#include <errno.h>
+#include <linux/pci_regs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "devices/pci/config.h"
+#include "devices/pci/msix.h"
+#include "devices/vfio/pci.h"
+#include "suites.h"
+
+#define VECTORS     9
+#define BAR0_SIZE   0x10000u
+#define BAR2_SIZE   0x20000u
+#define TABLE       0x2000u
+#define PBA         0x3000u
+
+struct fake_device {
+	uint8_t config[256];
+	uint8_t bar0[BAR0_SIZE];
+	unsigned command_writes;
+	int msix_fds[VECTORS];
+	bool msix_enabled;
+	unsigned set_calls, disable_calls;
+};
+
+static struct fake_device fake;
+static struct vfio_pci *pci;
+static unsigned triggers[VECTORS], programs[VECTORS];
+
+/* ---- the fake device ---- */
+
+static int fake_read(void *opaque, unsigned index, uint64_t offset, void *buf, size_t len)
+{
+	struct fake_device *d = opaque;
+
+	if (index == VFIO_PCI_CONFIG_REGION_INDEX && offset + len <= sizeof(d->config))
+		memcpy(buf, d->config + offset, len);
+	else if (index == 0 && offset + len <= sizeof(d->bar0))
+		memcpy(buf, d->bar0 + offset, len);
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int fake_write(void *opaque, unsigned index, uint64_t offset, const void *buf, size_t len)
+{
+	struct fake_device *d = opaque;
+
+	if (index == VFIO_PCI_CONFIG_REGION_INDEX && offset + len <= sizeof(d->config)) {
+		memcpy(d->config + offset, buf, len);
+		d->command_writes += offset == PCI_COMMAND;
+	} else if (index == 0 && offset + len <= sizeof(d->bar0)) {
+		memcpy(d->bar0 + offset, buf, len);
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int fake_set_eventfds(void *opaque, unsigned index, unsigned start, unsigned count,
+			     const int *fds)
+{
+	struct fake_device *d = opaque;
+
+	ck_assert_uint_eq(index, VFIO_PCI_MSIX_IRQ_INDEX);
+	ck_assert_uint_le(start + count, VECTORS);
+	for (unsigned i = 0; i < count; i++)
+		d->msix_fds[start + i] = fds[i];
+	d->msix_enabled = true;
+	d->set_calls++;
+	return 0;
+}
+
+static int fake_disable(void *opaque, unsigned index)
+{
+	struct fake_device *d = opaque;
+
+	for (unsigned i = 0; i < VECTORS; i++)
+		d->msix_fds[i] = -1;
+	d->msix_enabled = false;
+	d->disable_calls++;
+	return 0;
+}
+
+static const struct vfio_pci_io fake_io = {
+	.region_read = fake_read, .region_write = fake_write,
+	.set_eventfds = fake_set_eventfds, .disable = fake_disable,
+};
+
+/* The device interrupts on `vector`: what vfio-pci does, signal the trigger eventfd. */
+static void device_signal(unsigned vector)
+{
+	uint64_t one = 1;
+
+	ck_assert_int_ge(fake.msix_fds[vector], 0);
+	ck_assert_int_eq(write(fake.msix_fds[vector], &one, sizeof(one)), sizeof(one));
+}
+
+/* ---- recording irq ops: real eventfds, no KVM ---- */
+
+static unsigned vector_of(const struct irq_msi *msi)
+{
+	return (unsigned)(msi - pci->fn.msix->msi);
+}
+
+static int rec_init(struct vm *vm, struct irq_msi *msi)
+{
+	memset(msi, 0, sizeof(*msi));
+	msi->eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	return msi->eventfd < 0 ? -errno : 0;
+}
+
+static int rec_program(struct irq_msi *msi, uint64_t address, uint32_t data)
+{
+	programs[vector_of(msi)]++;
+	msi->address = address;
+	msi->data = data;
+	return 0;
+}
+
+static void rec_trigger(struct irq_msi *msi)
+{
+	triggers[vector_of(msi)]++;
+}
+
+static void rec_destroy(struct irq_msi *msi)
+{
+	if (msi->eventfd >= 0)
+		close(msi->eventfd);
+	msi->eventfd = -1;
+}
+
+static const struct pci_irq_ops rec_ops = {
+	.init = rec_init, .program = rec_program, .trigger = rec_trigger, .destroy = rec_destroy,
+};
+
+/* ---- fixture ---- */
+
+static void put32(uint8_t *p, unsigned offset, uint32_t value)
+{
+	for (unsigned i = 0; i < 4; i++)
+		p[offset + i] = (uint8_t)(value >> (8 * i));
+}
+
+static void put16(uint8_t *p, unsigned offset, uint16_t value)
+{
+	p[offset] = (uint8_t)value;
+	p[offset + 1] = (uint8_t)(value >> 8);
+}
+
+static void build_fake(void)
+{
+	uint8_t *c = fake.config;
+
+	memset(&fake, 0, sizeof(fake));
+	for (unsigned i = 0; i < VECTORS; i++)
+		fake.msix_fds[i] = -1;
+	put16(c, PCI_VENDOR_ID, 0x8086);
+	put16(c, PCI_DEVICE_ID, 0x0b25);
+	put32(c, PCI_REVISION_ID, 0x08800001);       /* class 0x088000, revision 1 */
+	c[PCI_HEADER_TYPE] = 0x80;                   /* multi-function on the host */
+	put16(c, PCI_STATUS, PCI_STATUS_CAP_LIST);
+	put32(c, PCI_BASE_ADDRESS_0, 0xfe00000c);    /* host address, 64-bit prefetchable */
+	put32(c, PCI_BASE_ADDRESS_0 + 4, 0x0000003f);
+	put32(c, PCI_BASE_ADDRESS_2, 0xfd00000c);
+	put16(c, PCI_SUBSYSTEM_VENDOR_ID, 0x8086);
+	put16(c, PCI_SUBSYSTEM_ID, 0x1234);
+	c[PCI_INTERRUPT_PIN] = 1;
+	c[PCI_CAPABILITY_LIST] = 0x40;
+	/* 0x40 PM, state D3hot on the host */
+	c[0x40] = PCI_CAP_ID_PM; c[0x41] = 0x50; put16(c, 0x42, 0x0003); put16(c, 0x44, 0x0003);
+	/* 0x50 MSI: hidden */
+	c[0x50] = PCI_CAP_ID_MSI; c[0x51] = 0x60; put16(c, 0x52, 0x0080);
+	/* 0x60 PCIe v2 endpoint */
+	c[0x60] = PCI_CAP_ID_EXP; c[0x61] = 0x98; put16(c, 0x62, 0x0002);
+	put32(c, 0x64, 0x10008fc0);                   /* DevCap */
+	/* 0x98 MSI-X: 9 vectors, table BAR0+0x2000, PBA BAR0+0x3000 */
+	c[0x98] = PCI_CAP_ID_MSIX; c[0x99] = 0xa8; put16(c, 0x9a, VECTORS - 1);
+	put32(c, 0x9c, TABLE | 0); put32(c, 0xa0, PBA | 0);
+	/* 0xa8 vendor-specific, 8 bytes */
+	c[0xa8] = PCI_CAP_ID_VNDR; c[0xa9] = 0xb0; c[0xaa] = 8; c[0xab] = 0x5a; put32(c, 0xac, 0xcafe);
+	/* 0xb0 Advanced Features: hidden */
+	c[0xb0] = PCI_CAP_ID_AF; c[0xb1] = 0; c[0xb2] = 6;
+	for (unsigned i = 0; i < BAR0_SIZE; i += 4)
+		put32(fake.bar0, i, 0xd5a00000u | i);
+}
+
+static void setup(void)
+{
+	build_fake();
+	memset(triggers, 0, sizeof(triggers));
+	memset(programs, 0, sizeof(programs));
+	pci = calloc(1, sizeof(*pci));
+	ck_assert_ptr_nonnull(pci);
+	pci->name = "vf0";
+	pci->io = &fake_io;
+	pci->io_opaque = &fake;
+	pci->intx.pin = -1;
+	pci->dev.regions[0] = (struct vfio_region){
+		.present = true, .size = BAR0_SIZE,
+		.flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE,
+	};
+	pci->dev.regions[2] = (struct vfio_region){
+		.present = true, .size = BAR2_SIZE, .area_count = 1,
+		.flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE |
+			 VFIO_REGION_INFO_FLAG_MMAP,
+	};
+	pci->dev.regions[2].areas[0].size = BAR2_SIZE;
+	pci->dev.regions[VFIO_PCI_CONFIG_REGION_INDEX] = (struct vfio_region){
+		.present = true, .size = 256,
+		.flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE,
+	};
+	pci->dev.irqs[VFIO_PCI_MSIX_IRQ_INDEX].count = VECTORS;
+	ck_assert_int_eq(vfio_pci_read_config(pci), 0);
+	ck_assert_int_eq(vfio_pci_build_function(pci, NULL, &rec_ops), 0);
+	ck_assert_int_eq(vfio_pci_msix_init(pci), 0);
+}
+
+static void teardown(void)
+{
+	vfio_pci_free(pci);
+	pci = NULL;
+}
+
+static uint32_t cfg_read(unsigned offset, unsigned size)
+{
+	return pci_config_read(&pci->fn, offset, size);
+}
+
+static void cfg_write(unsigned offset, unsigned size, uint32_t value)
+{
+	pci_config_write(&pci->fn, offset, size, value);
+}
+
+static uint64_t bar0_read(uint64_t offset, unsigned size)
+{
+	return vfio_pci_bar_ops.read(&pci->bars[0], offset, size);
+}
+
+static void bar0_write(uint64_t offset, unsigned size, uint64_t value)
+{
+	vfio_pci_bar_ops.write(&pci->bars[0], offset, size, value);
+}
+
+/* Offsets of the guest's capabilities, in list order; returns how many. */
+static unsigned guest_caps(uint8_t ids[16], unsigned offsets[16])
+{
+	unsigned n = 0, offset = cfg_read(PCI_CAPABILITY_LIST, 1);
+
+	while (offset && n < 16) {
+		ids[n] = (uint8_t)cfg_read(offset, 1);
+		offsets[n++] = offset;
+		offset = cfg_read(offset + 1, 1);
+	}
+	return n;
+}
+
+static unsigned guest_cap(uint8_t id)
+{
+	uint8_t ids[16];
+	unsigned offsets[16], n = guest_caps(ids, offsets);
+
+	for (unsigned i = 0; i < n; i++)
+		if (ids[i] == id)
+			return offsets[i];
+	return 0;
+}
+
+/* ---- tests ---- */
+
+START_TEST(identity_and_header)
+{
+	ck_assert_uint_eq(cfg_read(PCI_VENDOR_ID, 2), 0x8086);
+	ck_assert_uint_eq(cfg_read(PCI_DEVICE_ID, 2), 0x0b25);
+	ck_assert_uint_eq(cfg_read(PCI_CLASS_REVISION, 4), 0x08800001);
+	ck_assert_uint_eq(cfg_read(PCI_SUBSYSTEM_ID, 2), 0x1234);
+	ck_assert_uint_eq(cfg_read(PCI_HEADER_TYPE, 1), 0); /* single function here */
+	/* The host's BAR addresses never show. */
+	ck_assert_uint_eq(cfg_read(PCI_BASE_ADDRESS_0, 4), 0x0c);
+	ck_assert_uint_eq(cfg_read(PCI_BASE_ADDRESS_1, 4), 0);
+	/* No INTx unless configured. */
+	ck_assert_uint_eq(cfg_read(PCI_INTERRUPT_PIN, 1), 0);
+	/* Extended space is hidden. */
+	ck_assert_uint_eq(cfg_read(0x100, 4), 0);
+}
+END_TEST
+
+START_TEST(bar_sizing_and_relocation)
+{
+	cfg_write(PCI_BASE_ADDRESS_0, 4, 0xffffffff);
+	cfg_write(PCI_BASE_ADDRESS_1, 4, 0xffffffff);
+	ck_assert_uint_eq(cfg_read(PCI_BASE_ADDRESS_0, 4), (uint32_t)~(BAR0_SIZE - 1) | 0x0c);
+	ck_assert_uint_eq(cfg_read(PCI_BASE_ADDRESS_1, 4), 0xffffffff);
+	cfg_write(PCI_BASE_ADDRESS_2, 4, 0xffffffff);
+	ck_assert_uint_eq(cfg_read(PCI_BASE_ADDRESS_2, 4), (uint32_t)~(BAR2_SIZE - 1) | 0x0c);
+	/* Unimplemented BAR4: hardwired 0. */
+	cfg_write(PCI_BASE_ADDRESS_4, 4, 0xffffffff);
+	ck_assert_uint_eq(cfg_read(PCI_BASE_ADDRESS_4, 4), 0);
+
+	/* Relocation: low bits below the size are dropped, the BAR reads back moved. */
+	cfg_write(PCI_BASE_ADDRESS_0, 4, 0xc0123456);
+	cfg_write(PCI_BASE_ADDRESS_1, 4, 0);
+	ck_assert_uint_eq(pci_function_bar_address(&pci->fn, 0), 0xc0120000);
+	/* The device's own BARs were never written. */
+	ck_assert_uint_eq(fake.config[PCI_BASE_ADDRESS_0 + 3], 0xfe);
+}
+END_TEST
+
+START_TEST(capability_filtering)
+{
+	uint8_t ids[16];
+	unsigned offsets[16];
+	unsigned n = guest_caps(ids, offsets);
+
+	/* Device order, MSI and the AF capability gone. */
+	ck_assert_uint_eq(n, 4);
+	ck_assert_uint_eq(ids[0], PCI_CAP_ID_PM);
+	ck_assert_uint_eq(ids[1], PCI_CAP_ID_EXP);
+	ck_assert_uint_eq(ids[2], PCI_CAP_ID_MSIX);
+	ck_assert_uint_eq(ids[3], PCI_CAP_ID_VNDR);
+	ck_assert_uint_eq(pci->caps_kept, 4);
+	ck_assert_uint_eq(pci->caps_hidden, 2);
+
+	/* PM: the guest sees D0 and cannot move the device to D3. */
+	unsigned pm = guest_cap(PCI_CAP_ID_PM);
+
+	ck_assert_uint_eq(cfg_read(pm + PCI_PM_CTRL, 2) & PCI_PM_CTRL_STATE_MASK, 0);
+	cfg_write(pm + PCI_PM_CTRL, 2, 3);
+	ck_assert_uint_eq(cfg_read(pm + PCI_PM_CTRL, 2) & PCI_PM_CTRL_STATE_MASK, 0);
+	ck_assert_uint_eq(fake.config[0x44], 3); /* nothing forwarded */
+
+	/* PCIe and vendor capabilities: read-only copies. */
+	unsigned exp = guest_cap(PCI_CAP_ID_EXP), vndr = guest_cap(PCI_CAP_ID_VNDR);
+
+	ck_assert_uint_eq(cfg_read(exp + PCI_EXP_DEVCAP, 4), 0x10008fc0);
+	cfg_write(exp + PCI_EXP_DEVCTL, 2, 0xffff);
+	ck_assert_uint_eq(cfg_read(exp + PCI_EXP_DEVCTL, 2), 0);
+	ck_assert_uint_eq(cfg_read(vndr + 2, 1), 8);
+	ck_assert_uint_eq(cfg_read(vndr + 4, 4), 0xcafe);
+
+	/* MSI-X: the device's table size, BIR and offsets. */
+	unsigned msix = guest_cap(PCI_CAP_ID_MSIX);
+
+	ck_assert_uint_eq(cfg_read(msix + PCI_MSIX_FLAGS, 2) & PCI_MSIX_FLAGS_QSIZE, VECTORS - 1);
+	ck_assert_uint_eq(cfg_read(msix + PCI_MSIX_TABLE, 4), TABLE);
+	ck_assert_uint_eq(cfg_read(msix + PCI_MSIX_PBA, 4), PBA);
+}
+END_TEST
+
+START_TEST(hostile_capability_lists)
+{
+	/* A list that loops back on itself and one pointing into the header. */
+	teardown();
+	build_fake();
+	fake.config[0xb1] = 0x40; /* AF -> PM again: a loop */
+	pci = calloc(1, sizeof(*pci));
+	pci->name = "loop";
+	pci->io = &fake_io;
+	pci->io_opaque = &fake;
+	pci->intx.pin = -1;
+	ck_assert_int_eq(vfio_pci_read_config(pci), 0);
+	ck_assert_int_eq(vfio_pci_find_cap(pci->raw, 0x77), 0); /* terminates */
+	fake.config[PCI_CAPABILITY_LIST] = 0x10; /* into the BARs: no capabilities */
+	ck_assert_int_eq(vfio_pci_read_config(pci), 0);
+	ck_assert_int_eq(vfio_pci_find_cap(pci->raw, PCI_CAP_ID_PM), 0);
+	/* No BAR regions: MSI-X cannot be offered and is hidden, not fatal. */
+	fake.config[PCI_CAPABILITY_LIST] = 0x40;
+	ck_assert_int_eq(vfio_pci_read_config(pci), 0);
+	ck_assert_int_eq(vfio_pci_build_function(pci, NULL, &rec_ops), 0);
+	ck_assert(!pci->msix.present);
+	ck_assert_ptr_null(pci->fn.msix);
+	/* The AF -> PM loop is walked once: PM, PCIe, vendor kept; MSI, MSI-X, AF hidden. */
+	ck_assert_uint_eq(pci->caps_kept, 3);
+	ck_assert_uint_eq(pci->caps_hidden, 3);
+}
+END_TEST
+
+START_TEST(command_forwarding)
+{
+	cfg_write(PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
+		  PCI_COMMAND_INTX_DISABLE | PCI_COMMAND_SERR);
+	uint16_t device = (uint16_t)(fake.config[PCI_COMMAND] | fake.config[PCI_COMMAND + 1] << 8);
+
+	ck_assert_uint_eq(device, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	unsigned writes = fake.command_writes;
+
+	/* Unchanged forwarded bits: no device write. */
+	cfg_write(PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	ck_assert_uint_eq(fake.command_writes, writes);
+	cfg_write(PCI_COMMAND, 2, 0);
+	ck_assert_uint_eq(fake.config[PCI_COMMAND], 0);
+}
+END_TEST
+
+START_TEST(trapped_bar_forwarding)
+{
+	ck_assert_uint_eq(bar0_read(0x100, 4), 0xd5a00100u);
+	ck_assert_uint_eq(bar0_read(0x108, 8), 0xd5a0010cd5a00108ull);
+	bar0_write(0x200, 4, 0x11223344);
+	ck_assert_uint_eq(fake.bar0[0x200], 0x44);
+	/* The table page's other bytes are the device's; the table is not. */
+	ck_assert_uint_eq(bar0_read(TABLE + VECTORS * 16, 4), 0xd5a00000u | (TABLE + VECTORS * 16));
+	bar0_write(TABLE, 4, 0xfee00000);
+	ck_assert_uint_eq(fake.bar0[TABLE + 3], 0xd5); /* never reached the device */
+	ck_assert_uint_eq(bar0_read(TABLE, 4), 0xfee00000);
+}
+END_TEST
+
+START_TEST(memslot_pieces)
+{
+	struct vfio_pci_map out[VFIO_PCI_MAX_MAPS];
+	const uint64_t msix[2][2] = { { TABLE, VECTORS * 16 }, { PBA, 8 } };
+	const uint64_t same_page[2][2] = { { 0x1000, 16 }, { 0x1800, 8 } };
+
+	unsigned n = vfio_pci_split_area(0, BAR0_SIZE, msix, 2, out, VFIO_PCI_MAX_MAPS);
+
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(out[0].offset, 0);
+	ck_assert_uint_eq(out[0].size, TABLE);
+	ck_assert_uint_eq(out[1].offset, PBA + 0x1000);
+	ck_assert_uint_eq(out[1].size, BAR0_SIZE - PBA - 0x1000);
+	n = vfio_pci_split_area(0, 0x4000, same_page, 2, out, VFIO_PCI_MAX_MAPS);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(out[1].offset, 0x2000);
+	/* Unaligned areas shrink to whole pages; a sub-page area maps nothing. */
+	n = vfio_pci_split_area(0x800, 0x2000, NULL, 0, out, VFIO_PCI_MAX_MAPS);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(out[0].offset, 0x1000);
+	ck_assert_uint_eq(out[0].size, 0x1000);
+	ck_assert_uint_eq(vfio_pci_split_area(0x10, 0x100, NULL, 0, out, 4), 0);
+	ck_assert_uint_eq(vfio_pci_split_area(UINT64_MAX - 0xfff, 0x2000, NULL, 0, out, 4), 0);
+	/* The mmappable BAR2 of the fixture has no MSI-X in it. */
+	ck_assert(!pci->bars[2].io);
+	ck_assert_uint_eq(pci->bars[2].size, BAR2_SIZE);
+}
+END_TEST
+
+static void table_entry(unsigned vector, uint64_t address, uint32_t data, bool masked)
+{
+	bar0_write(TABLE + vector * 16, 4, (uint32_t)address);
+	bar0_write(TABLE + vector * 16 + 4, 4, (uint32_t)(address >> 32));
+	bar0_write(TABLE + vector * 16 + 8, 4, data);
+	bar0_write(TABLE + vector * 16 + 12, 4, masked);
+}
+
+START_TEST(msix_enable_mask_pending)
+{
+	unsigned cap = guest_cap(PCI_CAP_ID_MSIX);
+	struct pci_msix *msix = pci->fn.msix;
+
+	/* Enable with every vector masked: all host vectors parked. */
+	ck_assert(!fake.msix_enabled);
+	cfg_write(cap + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
+	ck_assert(fake.msix_enabled);
+	ck_assert_uint_eq(fake.set_calls, 1);
+	for (unsigned v = 0; v < VECTORS; v++) {
+		ck_assert_int_eq(fake.msix_fds[v], pci->parked[v]);
+		ck_assert_int_ne(fake.msix_fds[v], msix->msi[v].eventfd);
+	}
+
+	/* Unmask vector 0: its host trigger is the irqfd's eventfd now. */
+	table_entry(0, 0xfee00000, 0x41, false);
+	ck_assert_int_eq(fake.msix_fds[0], msix->msi[0].eventfd);
+	ck_assert_uint_eq(programs[0], 1);
+	ck_assert_uint_eq(msix->msi[0].data, 0x41);
+
+	/* Mask it, the device fires: pending, not delivered. */
+	bar0_write(TABLE + 12, 4, PCI_MSIX_ENTRY_CTRL_MASKBIT);
+	ck_assert_int_eq(fake.msix_fds[0], pci->parked[0]);
+	device_signal(0);
+	ck_assert_uint_eq(bar0_read(PBA, 8) & 1, 1);
+	ck_assert_uint_eq(triggers[0], 0);
+
+	/* Unmask: the pending message is sent once and the bit clears. */
+	bar0_write(TABLE + 12, 4, 0);
+	ck_assert_uint_eq(triggers[0], 1);
+	ck_assert_uint_eq(bar0_read(PBA, 8) & 1, 0);
+
+	/* Pending found at unmask even without a PBA read in between. */
+	bar0_write(TABLE + 12, 4, PCI_MSIX_ENTRY_CTRL_MASKBIT);
+	device_signal(0);
+	bar0_write(TABLE + 12, 4, 0);
+	ck_assert_uint_eq(triggers[0], 2);
+
+	/* Function mask parks everything; clearing it brings vector 0 back. */
+	unsigned calls = fake.set_calls;
+
+	cfg_write(cap + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+	ck_assert_int_eq(fake.msix_fds[0], pci->parked[0]);
+	ck_assert_uint_eq(fake.set_calls, calls + 1); /* only the live vector moved */
+	device_signal(0);
+	ck_assert_uint_eq(bar0_read(PBA, 4) & 1, 1);
+	cfg_write(cap + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
+	ck_assert_int_eq(fake.msix_fds[0], msix->msi[0].eventfd);
+	ck_assert_uint_eq(triggers[0], 3);
+
+	/* Disable: the host index goes off. */
+	cfg_write(cap + PCI_MSIX_FLAGS, 2, 0);
+	ck_assert(!fake.msix_enabled);
+	ck_assert_uint_eq(fake.disable_calls, 1);
+}
+END_TEST
+
+START_TEST(msix_hostile_table_access)
+{
+	unsigned cap = guest_cap(PCI_CAP_ID_MSIX);
+
+	cfg_write(cap + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
+	/* Misaligned, odd-sized and PBA writes are dropped; nothing reaches the device. */
+	bar0_write(TABLE + 1, 4, 0);
+	bar0_write(TABLE + 12, 2, 0);
+	bar0_write(PBA, 8, ~0ull);
+	ck_assert_uint_eq(bar0_read(PBA, 8), 0);
+	ck_assert_uint_eq(bar0_read(TABLE + 12, 4), PCI_MSIX_ENTRY_CTRL_MASKBIT);
+	ck_assert_uint_eq(bar0_read(TABLE + 2, 4), 0xffffffffu);
+	/* Reads past the BAR: all-ones, no crash. */
+	ck_assert_uint_eq(bar0_read(BAR0_SIZE + 8, 4), 0xffffffffu);
+	/* Non-interrupt address: programmed as given, delivery is irq.c's business. */
+	table_entry(1, 0x1000, 0, false);
+	ck_assert_int_eq(fake.msix_fds[1], pci->fn.msix->msi[1].eventfd);
+	/* Reserved vector-control bits read 0. */
+	bar0_write(TABLE + 2 * 16 + 12, 4, 0xfffffffe);
+	ck_assert_uint_eq(bar0_read(TABLE + 2 * 16 + 12, 4), 0);
+}
+END_TEST
+
+START_TEST(reset_turns_msix_off)
+{
+	unsigned cap = guest_cap(PCI_CAP_ID_MSIX);
+
+	cfg_write(cap + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
+	ck_assert(fake.msix_enabled);
+	pci_function_reset(&pci->fn); /* what the host does on a VM reset */
+	ck_assert(!fake.msix_enabled);
+	ck_assert_uint_eq(cfg_read(cap + PCI_MSIX_FLAGS, 2) & PCI_MSIX_FLAGS_ENABLE, 0);
+}
+END_TEST
+
+Suite *vfio_pci_config_suite(void)
+{
+	Suite *suite = suite_create("vfio_pci_config");
+	TCase *tc = tcase_create("config");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, identity_and_header);
+	tcase_add_test(tc, bar_sizing_and_relocation);
+	tcase_add_test(tc, capability_filtering);
+	tcase_add_test(tc, hostile_capability_lists);
+	tcase_add_test(tc, command_forwarding);
+	tcase_add_test(tc, trapped_bar_forwarding);
+	tcase_add_test(tc, memslot_pieces);
+	tcase_add_test(tc, msix_enable_mask_pending);
+	tcase_add_test(tc, msix_hostile_table_access);
+	tcase_add_test(tc, reset_turns_msix_off);
+	suite_add_tcase(suite, tc);
+	return suite;
+}
