@@ -92,4 +92,25 @@ bool dfl_feature_exposed(const struct dfl_card_config *config, const struct dfl_
 int dfl_describe(const struct dfl_card_config *config, const struct dfl_layout *layout,
 		 const char *device_name, struct fdt_builder *fdt);
 
+/*
+ * The same description from any walk of a card's BAR0: the emulated card's
+ * layout, or a passed-through card's BAR read through VFIO (devices/vfio/
+ * dfl.c). One set of rules for both: what `expose` selects is described,
+ * and a DMA-capable feature only with the whole device assigned.
+ */
+struct dfl_description {
+	const char *device_name;   /* vmm,device */
+	int slot;                  /* PCI device number on bus 0 */
+	uint16_t vendor_id, device_id;
+	bool whole_device;         /* assignment = "device" */
+	uint32_t expose;           /* DFL_EXPOSE_* */
+	const struct dfl_walk *walk;
+};
+int dfl_describe_walk(const struct dfl_description *description, struct fdt_builder *fdt);
+
+/* Whether `expose` (DFL_EXPOSE_* bits) selects feature. */
+bool dfl_expose_selects(uint32_t expose, const struct dfl_feature *feature);
+/* Features that master the bus (the AFUs' engines): isolation needs the whole function. */
+bool dfl_feature_dma_capable(const struct dfl_feature *feature);
+
 #endif

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The walker's table of the card's BAR0 as device-tree nodes, one per
- * exposed feature (format: docs/devices/dfl.md). There is no upstream
+ * The walker's table of a card's BAR0 as device-tree nodes, one per
+ * exposed feature (format: docs/devices/dfl.md). The table comes from the
+ * emulated card's layout (card.c) or from a passed-through card's BAR
+ * (devices/vfio/dfl.c); the rules are the same for both. There is no upstream
  * binding for DFL features; the properties are this project's ("vmm,").
  *
  * Placement: a root child "dfl-card-slotN" holding "feature@OFFSET"
@@ -21,17 +23,34 @@
 #define PCI_SPACE_MEM32  0x02000000u
 #define PCI_BAR0_REGISTER 0x10u
 
-bool dfl_feature_exposed(const struct dfl_card_config *config, const struct dfl_feature *feature)
+bool dfl_expose_selects(uint32_t expose, const struct dfl_feature *feature)
 {
 	unsigned port = feature->fiu_instance;
 
 	if (feature->fiu_id == DFH_FIU_ID_FME)
-		return config->expose & DFL_EXPOSE_FME;
+		return expose & DFL_EXPOSE_FME;
 	if (port >= DFL_CARD_MAX_PORTS)
 		return false;
 	if (feature->type == DFH_TYPE_AFU)
-		return config->expose & DFL_EXPOSE_AFU(port);
-	return config->expose & DFL_EXPOSE_PORT(port);
+		return expose & DFL_EXPOSE_AFU(port);
+	return expose & DFL_EXPOSE_PORT(port);
+}
+
+bool dfl_feature_exposed(const struct dfl_card_config *config, const struct dfl_feature *feature)
+{
+	return dfl_expose_selects(config->expose, feature);
+}
+
+/*
+ * An AFU is the accelerator behind a port: on the emulated card its
+ * copy/fill engine, on a real card whatever the FPGA image does, which
+ * includes DMA. FIU headers and private management features only have
+ * registers. (The emulated layout's regions say the same: dma_capable is
+ * set exactly for its AFUs.)
+ */
+bool dfl_feature_dma_capable(const struct dfl_feature *feature)
+{
+	return feature->type == DFH_TYPE_AFU;
 }
 
 /*
@@ -54,14 +73,12 @@ static const struct dfl_feature *irq_source(const struct dfl_walk *walk,
 	return NULL;
 }
 
-static void describe_feature(const struct dfl_card_config *config, const struct dfl_layout *layout,
-			     const struct dfl_feature *f, const char *card_path,
-			     struct fdt_builder *fdt)
+static void describe_feature(const struct dfl_description *d, const struct dfl_feature *f,
+			     const char *card_path, struct fdt_builder *fdt)
 {
-	const struct dfl_region *region = dfl_layout_region_at(layout, f->dfh);
-	const struct dfl_feature *irq = irq_source(&layout->walk, f);
+	const struct dfl_feature *irq = irq_source(d->walk, f);
 	const uint32_t reg[5] = {
-		PCI_SPACE_MEM32 | (uint32_t)config->slot << 11 | PCI_BAR0_REGISTER,
+		PCI_SPACE_MEM32 | (uint32_t)d->slot << 11 | PCI_BAR0_REGISTER,
 		(uint32_t)(f->csr_start >> 32), (uint32_t)f->csr_start,
 		(uint32_t)(f->csr_size >> 32), (uint32_t)f->csr_size,
 	};
@@ -90,37 +107,55 @@ static void describe_feature(const struct dfl_card_config *config, const struct 
 
 		fdt_prop_cells(fdt, node, "vmm,msix-vectors", vectors, 2);
 	}
-	if (region && region->dma_capable)
+	if (dfl_feature_dma_capable(f))
 		fdt_prop_empty(fdt, node, "vmm,dma-capable");
+}
+
+int dfl_describe_walk(const struct dfl_description *d, struct fdt_builder *fdt)
+{
+	const struct dfl_walk *walk = d->walk;
+	const uint32_t pci_address[3] = { 0, (uint32_t)d->slot, 0 };
+	const uint32_t pci_id[2] = { d->vendor_id, d->device_id };
+	char name[32], path[40];
+
+	if (!d->expose)
+		return 0;
+	if (d->slot < 0)
+		return -EINVAL; /* callers require a slot when features are exposed */
+	snprintf(name, sizeof(name), "dfl-card-slot%d", d->slot);
+	snprintf(path, sizeof(path), "/%s", name);
+	int card = fdt_add_node(fdt, "/", name);
+
+	fdt_prop_string(fdt, card, "compatible", "vmm,dfl-card");
+	fdt_prop_string(fdt, card, "vmm,device", d->device_name);
+	fdt_prop_cells(fdt, card, "vmm,pci-address", pci_address, 3);
+	fdt_prop_cells(fdt, card, "vmm,pci-id", pci_id, 2);
+	fdt_prop_string(fdt, card, "vmm,assignment", d->whole_device ? "device" : "features");
+	fdt_prop_u32(fdt, card, "#address-cells", 3);
+	fdt_prop_u32(fdt, card, "#size-cells", 2);
+	/* Children are prepended: add the last feature first to keep walk order. */
+	for (unsigned i = walk->count; i-- > 0;) {
+		const struct dfl_feature *f = &walk->features[i];
+
+		if (!dfl_expose_selects(d->expose, f))
+			continue;
+		/* Config parsing refuses this; never describe it even if asked. */
+		if (dfl_feature_dma_capable(f) && !d->whole_device)
+			continue;
+		describe_feature(d, f, path, fdt);
+	}
+	return 0;
 }
 
 int dfl_describe(const struct dfl_card_config *config, const struct dfl_layout *layout,
 		 const char *device_name, struct fdt_builder *fdt)
 {
-	const struct dfl_walk *walk = &layout->walk;
-	const uint32_t pci_address[3] = { 0, (uint32_t)config->slot, 0 };
-	const uint32_t pci_id[2] = { DFL_PCI_VENDOR_ID, DFL_PCI_DEVICE_ID };
-	char name[32], path[40];
+	const struct dfl_description description = {
+		.device_name = device_name, .slot = config->slot,
+		.vendor_id = DFL_PCI_VENDOR_ID, .device_id = DFL_PCI_DEVICE_ID,
+		.whole_device = config->whole_device, .expose = config->expose,
+		.walk = &layout->walk,
+	};
 
-	if (!config->expose)
-		return 0;
-	if (config->slot < 0)
-		return -EINVAL; /* parse requires a slot when features are exposed */
-	snprintf(name, sizeof(name), "dfl-card-slot%d", config->slot);
-	snprintf(path, sizeof(path), "/%s", name);
-	int card = fdt_add_node(fdt, "/", name);
-
-	fdt_prop_string(fdt, card, "compatible", "vmm,dfl-card");
-	fdt_prop_string(fdt, card, "vmm,device", device_name);
-	fdt_prop_cells(fdt, card, "vmm,pci-address", pci_address, 3);
-	fdt_prop_cells(fdt, card, "vmm,pci-id", pci_id, 2);
-	fdt_prop_string(fdt, card, "vmm,assignment", config->whole_device ? "device" : "features");
-	fdt_prop_u32(fdt, card, "#address-cells", 3);
-	fdt_prop_u32(fdt, card, "#size-cells", 2);
-	/* Children are prepended: add the last feature first to keep walk order. */
-	for (unsigned i = walk->count; i-- > 0;) {
-		if (dfl_feature_exposed(config, &walk->features[i]))
-			describe_feature(config, layout, &walk->features[i], path, fdt);
-	}
-	return 0;
+	return dfl_describe_walk(&description, fdt);
 }
