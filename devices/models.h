@@ -18,5 +18,6 @@ extern const struct device_model dfl_card_model;
 extern const struct device_model vfio_platform_model;
 extern const struct device_model vfio_fslmc_model;
 extern const struct device_model vfio_pci_model;
+extern const struct device_model vfio_dfl_model;
 
 #endif

@@ -20,6 +20,7 @@ static const struct device_model *const device_models[] = {
 	&vfio_platform_model,
 	&vfio_fslmc_model,
 	&vfio_pci_model,
+	&vfio_dfl_model,
 };
 
 const struct device_model *device_model_find(const char *type)
