@@ -353,16 +353,25 @@ static int parse_globals(struct fslmc_config *c, const struct toml_table *s,
 	return 0;
 }
 
-int fslmc_config_parse(struct fslmc_config *c, const char *name, const struct toml_table *s,
-		       const struct config_context *ctx)
+int fslmc_config_parse_with(struct fslmc_config *c, const char *name, const struct toml_table *s,
+			    const struct config_context *ctx, const char *const *extra_keys)
 {
-	static const char *const keys[] = {
+	static const char *const own[] = {
 		"type", "base", "portal", "container_id", "icid", "options", "dprc_version",
-		"firmware_version", "test_hook", "poll_spin_us", "poll_park_us", "objects", NULL,
+		"firmware_version", "test_hook", "poll_spin_us", "poll_park_us", "objects",
 	};
+	const size_t own_count = sizeof(own) / sizeof(own[0]);
+	const char *keys[sizeof(own) / sizeof(own[0]) + 16];
+	size_t count = 0;
 	char table_name[96];
 	int rc;
 
+	for (size_t i = 0; i < own_count; i++)
+		keys[count++] = own[i];
+	for (size_t i = 0; extra_keys && extra_keys[i] && count + 1 < sizeof(keys) / sizeof(keys[0]);
+	     i++)
+		keys[count++] = extra_keys[i];
+	keys[count] = NULL;
 	*c = (struct fslmc_config){
 		.base = FSLMC_AREA_START, .polled = true, .root_id = 1, .poll_spin_us = 200,
 		.poll_park_us = 1000,
@@ -374,6 +383,12 @@ int fslmc_config_parse(struct fslmc_config *c, const char *name, const struct to
 	if (!toml_table_get(s, "icid"))
 		c->root_icid = c->root_id;
 	return parse_objects(ctx, s, c);
+}
+
+int fslmc_config_parse(struct fslmc_config *c, const char *name, const struct toml_table *s,
+		       const struct config_context *ctx)
+{
+	return fslmc_config_parse_with(c, name, s, ctx, NULL);
 }
 
 void fslmc_config_free(struct fslmc_config *config)

@@ -213,6 +213,11 @@ struct toml_table;
 struct config_context;
 int fslmc_config_parse(struct fslmc_config *config, const char *name,
 		       const struct toml_table *section, const struct config_context *ctx);
+/* The same, also accepting the NULL-terminated extra_keys (at most 15; the
+ * VFIO host simulator's section has keys of its own). */
+int fslmc_config_parse_with(struct fslmc_config *config, const char *name,
+			    const struct toml_table *section, const struct config_context *ctx,
+			    const char *const *extra_keys);
 void fslmc_config_free(struct fslmc_config *config);
 
 #endif
