@@ -110,9 +110,33 @@ struct sim_device {
 
 /* ---- for backends ---- */
 
-/* A new device registered with the simulator (appears in sysfs and /dev). */
+/*
+ * Keys of every [devices.NAME] section that the core reads itself; a
+ * backend checking its keys lists these too:
+ *   kind      the backend
+ *   sysfs     device directory as the VMM names it (default per bus:
+ *             pci "/sys/bus/pci/devices/0000:00:NN.0", else
+ *             "/sys/bus/<bus>/devices/<name>")
+ *   group     IOMMU group number (default: a new group per section)
+ *   driver    bound host driver (default "vfio-pci", "vfio-platform" or
+ *             "vfio-fsl-mc" by bus); any other name is a host driver: the
+ *             device gets no cdev and its group cannot be claimed (EPERM)
+ *   reserved  [[start, last], ...] IOVA ranges the device's IOMMU reserves;
+ *             they leave IOVA_RANGES of an IOAS the device attaches to
+ * driver and reserved apply to every device a section creates.
+ */
+#define SIM_COMMON_KEYS "kind", "sysfs", "group", "driver", "reserved"
+
+/*
+ * A new device registered with the simulator (appears in sysfs and /dev).
+ * sysfs NULL or group < 0: the section's `sysfs`/`group` keys, else the
+ * defaults above (the first device of a section takes the keys; further
+ * ones get derived names and share the group). NULL on error (logged).
+ */
 struct sim_device *sim_device_add(struct sim *sim, const char *name, const char *bus,
 				  const char *sysfs, int group);
+/* The simulator config file, for a backend's error messages. */
+const char *sim_config_path(const struct sim *sim);
 /* Allocate an mmappable backing of `size` bytes for region `index`. 0 or -errno. */
 int sim_region_alloc_memory(struct sim_device *dev, unsigned index, uint64_t size);
 /* Signal vector `vector` of IRQ `index` (no-op without a trigger eventfd). For
@@ -153,6 +177,16 @@ void sim_pci_config_bar(struct sim_pci_config *cfg, unsigned index, uint64_t siz
 /* Add an MSI-X capability: table/PBA in `bar` at the given offsets. Returns its offset. */
 unsigned sim_pci_config_msix(struct sim_pci_config *cfg, unsigned vectors, unsigned bar,
 			     uint32_t table_offset, uint32_t pba_offset);
+/* Add a capability of `len` bytes (header included) to the list. Returns
+ * its offset, 0 when config space is full. */
+unsigned sim_pci_config_cap(struct sim_pci_config *cfg, uint8_t id, unsigned len);
+/* A minimal PCI Express endpoint capability (vfio-pci then offers the ERR IRQ). */
+unsigned sim_pci_config_pcie(struct sim_pci_config *cfg);
+/* COMMAND.BME (DMA allowed) and COMMAND.MEM. */
+bool sim_pci_config_bus_master(const struct sim_pci_config *cfg);
+/* The standard vfio-pci IRQ table: INTx (count intx ? 1 : 0), MSI 0,
+ * MSI-X `vectors`, ERR 1 (PCIe), REQ 1. */
+void sim_pci_irqs_init(struct sim_device *dev, bool intx, unsigned msix_vectors);
 /* Config region accesses as vfio-pci does them (1, 2, 4 bytes). */
 ssize_t sim_pci_config_read(const struct sim_pci_config *cfg, uint64_t offset, void *buf,
 			    size_t len);
