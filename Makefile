@@ -66,6 +66,7 @@ include scripts/scripts.mk
 include tests/bench/bench.mk
 include tests/virtio/virtio.mk
 include tests/linux/linux.mk
+include tests/vfio-sim/vfio-sim.mk
 
 run: all
 	$(VMM_BIN) run configs/default.toml
@@ -74,6 +75,7 @@ check: all
 	$(Q)$(MAKE) --no-print-directory check-unit
 	$(Q)$(MAKE) --no-print-directory check-unit-sanitized
 	$(Q)$(MAKE) --no-print-directory check-cli
+	$(Q)$(MAKE) --no-print-directory check-vfio-sim
 	$(Q)$(MAKE) --no-print-directory check-guests
 	$(Q)$(MAKE) --no-print-directory check-virtio
 	$(Q)$(MAKE) --no-print-directory check-linux

@@ -10,7 +10,9 @@
  *           (vfio-pci would hide them; the VMM virtualises MSI-X anyway)
  *   2 BAR2  the WQ portals, 16 KiB per WQ. mode = "polled": READ|WRITE|MMAP
  *           backed by a memfd the poller thread watches (a MOVDIR64B from
- *           the guest into the mapped page is a submission); mode =
+ *           the guest into the mapped page is a submission), with a
+ *           SPARSE_MMAP capability of one area, the WQs' portals (BAR2 is
+ *           rounded up to a power of two); mode =
  *           "trapped": READ|WRITE only. In both, a 64-byte pwrite at a
  *           64-byte aligned offset is a MOVDIR64B submission.
  *   7 config space with MSI-X (table BAR0 0x2000, PBA 0x3000) and PCIe
@@ -378,10 +380,12 @@ static int build_regions(struct dsa_sim *s)
 		.flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE,
 		.size = DSA_BAR0_SIZE, .memfd = -1,
 	};
+	/* Only the WQs' portals map (BAR2 is rounded up to a power of two). */
 	dev->regions[DSA_WQ_BAR] = (struct sim_region){
 		.flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE |
 			 (polled ? VFIO_REGION_INFO_FLAG_MMAP : 0),
-		.size = s->bar2_size, .memfd = -1,
+		.size = s->bar2_size, .memfd = -1, .sparse = polled, .area_count = polled,
+		.areas = { { 0, (uint64_t)s->params.wqs * DSA_WQ_PORTAL_STRIDE } },
 	};
 	dev->regions[VFIO_PCI_CONFIG_REGION_INDEX] = (struct sim_region){
 		.flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE,
