@@ -99,20 +99,27 @@ static int parse_test_section(const struct config_context *ctx, const struct tom
 			      struct test_expectation *test)
 {
 	static const char *const keys[] = {
-		"expect", "expect_exit", "expect_output", "timeout", NULL,
+		"expect", "expect_exit", "expect_output", "timeout", "simulator", NULL,
 	};
 	static const char *const outcomes[] = { "pass", "fail", NULL };
 	unsigned outcome = 0;
 	uint64_t exit_status = (uint64_t)-1, timeout = test->timeout_seconds;
 	const struct toml_value *output = toml_table_get(section, "expect_output");
+	const char *simulator = NULL;
 	int rc;
 
 	if ((rc = config_check_keys(ctx, section, "test", keys)) ||
 	    (rc = config_get_choice(ctx, section, "expect", outcomes, &outcome)) ||
 	    (rc = config_get_u64(ctx, section, "expect_exit", 0, 255, &exit_status)) ||
 	    (rc = config_get_u64(ctx, section, "timeout", 1, 3600, &timeout)) ||
+	    /* The runner's (scripts/run-guest-tests): the VFIO host simulator config. */
+	    (rc = config_get_string(ctx, section, "simulator", false, &simulator)) ||
 	    (output && (rc = parse_test_output(ctx, output, test))))
 		return rc;
+	if (simulator && !*simulator)
+		return config_fail(ctx, toml_table_get(section, "simulator")->pos,
+				   "'simulator' must name a VFIO host simulator config, e.g. "
+				   "\"../tests/vfio-sim/configs/dsa.toml\"");
 	test->must_fail = outcome == 1;
 	test->exit_status = exit_status == (uint64_t)-1 ? -1 : (int)exit_status;
 	test->timeout_seconds = (unsigned)timeout;
