@@ -388,13 +388,15 @@ int fslmc_fwd_scan(struct fslmc_fwd *fwd)
 
 /* ---- virtualized interrupt commands ---- */
 
-static uint8_t route_irq(struct fslmc_fwd *fwd, int obj, unsigned index, const uint8_t *params)
+/* index_checked: the host already accepted the index (a probe on the object's token). */
+static uint8_t route_irq(struct fslmc_fwd *fwd, int obj, unsigned index, bool index_checked,
+			 const uint8_t *params)
 {
 	struct fslmc_fwd_obj *o = &fwd->objs[obj];
 	uint64_t addr = mc_get(params, 8, 8);
 	uint32_t data = (uint32_t)mc_get(params, 0, 4);
 
-	if (index >= o->irq_count || index >= FSLMC_MAX_IRQS)
+	if ((!index_checked && index >= o->irq_count) || index >= FSLMC_MAX_IRQS)
 		return MC_CONFIG_ERR;
 	if (!ensure_attached(fwd, obj)) {
 		log_warn("%s: IRQ %u of %s.%u cannot be routed: no host device", fwd->name, index,
@@ -431,7 +433,7 @@ static uint8_t virt_set_irq(struct fslmc_fwd *fwd, unsigned portal, struct fslmc
 		log_warn("%s: SET_IRQ on a token the VMM did not see opened; refused", fwd->name);
 		return MC_NO_RESOURCE;
 	}
-	return route_irq(fwd, obj, cmd->params[4], cmd->params);
+	return route_irq(fwd, obj, cmd->params[4], true, cmd->params);
 }
 
 /* A container's direct child named by type @type_off and id @id_off, or -1. */
@@ -499,13 +501,14 @@ static uint8_t virt_set_obj_irq(struct fslmc_fwd *fwd, unsigned portal, struct f
 		return MC_UNSUPPORTED_OP;
 	int obj = find_child(fwd, container, cmd->params, 24, 20);
 
-	if (obj < 0) {
+	/* Not seen yet (hot-plugged) or counts unknown: ask the host again. */
+	if (obj < 0 || cmd->params[4] >= fwd->objs[obj].irq_count) {
 		rescan(fwd, portal, container, token);
 		obj = find_child(fwd, container, cmd->params, 24, 20);
 	}
 	if (obj < 0)
 		return MC_CONFIG_ERR;
-	return route_irq(fwd, obj, cmd->params[4], cmd->params);
+	return route_irq(fwd, obj, cmd->params[4], false, cmd->params);
 }
 
 /* GET_IRQ / GET_OBJ_IRQ answers carry the host's MSI: show the guest its own. */
@@ -533,8 +536,11 @@ static uint8_t rewrite_obj_reg(struct fslmc_fwd *fwd, unsigned portal, uint16_t 
 	int obj = kind ? fslmc_fwd_find(fwd, kind, id) : -1;
 	int container = session_obj(fwd, portal, token);
 
-	if (obj < 0 && kind && container >= 0)
-		obj = new_object(fwd, kind, id, container); /* hot-plugged: the host knows it */
+	if (obj < 0 && kind && container >= 0) {
+		/* Hot-plugged: the host knows it; learn it with its counts. */
+		rescan(fwd, portal, container, token);
+		obj = fslmc_fwd_find(fwd, kind, id);
+	}
 	if (obj < 0 || index >= FSLMC_MAX_REGIONS)
 		return MC_NO_RESOURCE;
 	struct fslmc_fwd_obj *o = &fwd->objs[obj];
@@ -680,7 +686,9 @@ static uint8_t dispatch(struct fslmc_fwd *fwd, unsigned portal, struct fslmc_cmd
 		return MC_INVALID_STATE; /* no host portal behind this window */
 	if (number == MC_CMD_SET_IRQ)
 		return virt_set_irq(fwd, portal, cmd);
-	if (number == MC_CMD_DPRC_SET_OBJ_IRQ && dprc_token(fwd, portal, token))
+	/* Never forwarded, whatever the token: virt_set_obj_irq answers
+	 * UNSUPPORTED_OP for a token that is not a DPRC's, as the MC would. */
+	if (number == MC_CMD_DPRC_SET_OBJ_IRQ)
 		return virt_set_obj_irq(fwd, portal, cmd);
 	if (is_create_destroy(number) || (is_refused(number) && dprc_token(fwd, portal, token))) {
 		fwd->refused++;

@@ -8,13 +8,12 @@
  * (polled or trapped, devices/fslmc/portal.c), register windows at
  * base + 1 MiB. The DPRC's own MC portal is never handed through: commands
  * the guest submits go to the forwarder (devices/fslmc/forward.c), which
- * sends them to the host MC through the portal behind each window:
- *
- *   the DPRC (and child DPRCs)  64-byte pwrite at offset 0 of region 0,
- *                               then pread back (vfio-fsl-mc executes the
- *                               command on the write)
- *   a DPMCP                     its region 0 mapped: parameters, then the
- *                               header with READY, then poll the status
+ * sends them to the host MC through the portal behind each window, the
+ * DPRC's, a child DPRC's or a DPMCP's region 0: a 64-byte pwrite at offset
+ * 0, which vfio-fsl-mc runs as a command to completion, then a pread of
+ * the answer. The kernel does the polling: the VMM never spins on a host
+ * portal, and a DPMCP portal is never mapped (no guest or VMM store can
+ * reach the real MC unexamined).
  *
  * Every other object region (QBMAN portals...) is mapped into its register
  * windows as a KVM memslot; what cannot be mapped is trapped and reaches
@@ -32,7 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 
 #include "devices/fslmc/fdt_node.h"
 #include "devices/fslmc/forward.h"
@@ -46,13 +44,11 @@
 
 #define AREA_START 0xf0000000ull /* platform MMIO area (docs/architecture.md) */
 #define AREA_END   0xfec00000ull
-#define HOST_PORTAL_TIMEOUT_NS 5000000000ull /* vfio-fsl-mc waits 5 s for the MC */
 #define PAGE 4096ull
 
 /* One host object: its vfio device, mappings and MSIs. */
 struct mc_obj_dev {
 	struct vfio_device vfio;
-	uint64_t *portal;                     /* DPMCP: its MC portal, mapped (atomics) */
 	void *maps[FSLMC_MAX_REGIONS];        /* register-window regions mapped */
 	uint64_t map_sizes[FSLMC_MAX_REGIONS];
 	int slots[FSLMC_MAX_REGIONS];         /* their memslots, -1 */
@@ -63,7 +59,7 @@ struct mc_obj_dev {
 
 struct vfslmc {
 	const char *name;
-	const char *sysfs;                    /* the DPRC, e.g. /sys/bus/fsl-mc/devices/dprc.2 */
+	char *sysfs;                          /* the DPRC, e.g. /sys/bus/fsl-mc/devices/dprc.2 */
 	uint64_t base;
 	bool polled;
 	uint64_t poll_spin_us, poll_park_us;
@@ -78,45 +74,6 @@ struct vfslmc {
 
 /* ---- host portals ---- */
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* A DPMCP portal in memory: what mc_send_command() does on a real portal. */
-static int send_mapped(uint64_t *portal, struct fslmc_cmd *cmd)
-{
-	uint64_t deadline = now_ns() + HOST_PORTAL_TIMEOUT_NS, header;
-	unsigned spins = 0;
-
-	for (unsigned i = 0; i < MC_PARAMS_SIZE / 8; i++) {
-		uint64_t word;
-
-		memcpy(&word, cmd->params + 8 * i, 8);
-		__atomic_store_n(&portal[1 + i], word, __ATOMIC_RELAXED);
-	}
-	__atomic_store_n(&portal[0], cmd->header, __ATOMIC_RELEASE);
-	while (mc_hdr_status(header = __atomic_load_n(&portal[0], __ATOMIC_ACQUIRE)) == MC_READY) {
-		if (now_ns() > deadline)
-			return -ETIMEDOUT;
-		if (++spins > 1000) {
-			struct timespec pause = { 0, 10000 }; /* as Linux polls: short sleeps */
-
-			nanosleep(&pause, NULL);
-		}
-	}
-	for (unsigned i = 0; i < MC_PARAMS_SIZE / 8; i++) {
-		uint64_t word = __atomic_load_n(&portal[1 + i], __ATOMIC_RELAXED);
-
-		memcpy(cmd->params + 8 * i, &word, 8);
-	}
-	cmd->header = header;
-	return 0;
-}
-
 static int host_send(void *opaque, unsigned portal, struct fslmc_cmd *cmd)
 {
 	struct vfslmc *d = opaque;
@@ -127,9 +84,9 @@ static int host_send(void *opaque, unsigned portal, struct fslmc_cmd *cmd)
 
 	if (!dev)
 		return -ENODEV;
-	if (dev->portal)
-		return send_mapped(dev->portal, cmd);
-	/* The DPRC's portal: vfio-fsl-mc executes a 64-byte write at offset 0. */
+	/* vfio-fsl-mc runs a 64-byte write at offset 0 of a DPRC's or DPMCP's
+	 * portal as an MC command, polling the real portal until it completes
+	 * (or -ETIMEDOUT); the read returns the portal's 64 bytes. */
 	memcpy(bytes, &cmd->header, 8);
 	memcpy(bytes + 8, cmd->params, MC_PARAMS_SIZE);
 	if ((rc = vfio_region_write(&dev->vfio, 0, 0, bytes, sizeof(bytes))) ||
@@ -180,9 +137,6 @@ static void release_dev(struct vfslmc *d, struct mc_obj_dev *dev)
 		dev->slots[r] = -1;
 		dev->maps[r] = NULL;
 	}
-	if (dev->portal)
-		munmap(dev->portal, PAGE);
-	dev->portal = NULL;
 	vfio_device_close(&dev->vfio);
 	free(dev);
 }
@@ -223,12 +177,6 @@ static int map_regions(struct vfslmc *d, struct mc_obj_dev *dev, unsigned obj)
 		if (!gpa || !dev->vfio.regions[0].present)
 			return -ENOSPC;
 		fslmc_portals_clear(&d->portals, (unsigned)o->portal);
-		/* A DPMCP's portal is used in memory; a DPRC's only allows pwrite/pread. */
-		if (o->kind == FSLMC_DPMCP && vfio_region_mmappable(&dev->vfio, 0, 0, PAGE))
-			dev->portal = vfio_region_mmap(&dev->vfio, 0, 0, PAGE);
-		if (o->kind == FSLMC_DPMCP && !dev->portal)
-			log_info("%s: %s portal not mappable; using pread/pwrite", d->name,
-				 dev->vfio.name);
 		return 0;
 	}
 	for (unsigned r = 0; r < count && r < FSLMC_MAX_REGIONS && r < o->region_count; r++) {
@@ -366,6 +314,7 @@ static int vfslmc_parse(struct device *dev, const struct toml_table *section,
 	};
 	static const char *const modes[] = { "polled", "trapped", NULL };
 	struct vfslmc *d = calloc(1, sizeof(*d));
+	const char *sysfs = NULL;
 	char table[96];
 	unsigned mode = 0;
 	int rc;
@@ -380,7 +329,7 @@ static int vfslmc_parse(struct device *dev, const struct toml_table *section,
 	d->poll_park_us = 1000;
 	snprintf(table, sizeof(table), "devices.%s", dev->name);
 	if ((rc = config_check_keys(ctx, section, table, keys)) ||
-	    (rc = config_get_string(ctx, section, "sysfs", true, &d->sysfs)) ||
+	    (rc = config_get_string(ctx, section, "sysfs", true, &sysfs)) ||
 	    (rc = config_get_u64(ctx, section, "base", AREA_START, AREA_END - FSLMC_TOTAL_SIZE,
 				 &d->base)) ||
 	    (rc = config_get_choice(ctx, section, "portal", modes, &mode)) ||
@@ -388,6 +337,8 @@ static int vfslmc_parse(struct device *dev, const struct toml_table *section,
 	    (rc = config_get_u64(ctx, section, "poll_park_us", 1, 1000000, &d->poll_park_us)))
 		return rc;
 	d->polled = mode == 0;
+	if (!(d->sysfs = strdup(sysfs)))
+		return -ENOMEM;
 	if (d->base & (FSLMC_PORTAL_SIZE - 1))
 		return config_fail(ctx, toml_table_get(section, "base")->pos,
 				   "'base' must be 64K-aligned");
@@ -524,6 +475,7 @@ static void vfslmc_destroy(struct device *dev)
 	if (!d)
 		return;
 	pthread_mutex_destroy(&d->lock);
+	free(d->sysfs);
 	free(d);
 	dev->state = NULL;
 }

@@ -77,7 +77,7 @@ struct plat_irq {
 
 struct vplat {
 	const char *name;
-	const char *sysfs;
+	char *sysfs;                      /* the host device's directory (ours: the tree is freed) */
 	char compatible[MAX_COMPATIBLE];  /* NUL-separated list, as the DT property */
 	size_t compatible_len;
 	uint64_t address;
@@ -163,6 +163,7 @@ static int vplat_parse(struct device *dev, const struct toml_table *section,
 		"type", "sysfs", "compatible", "address", "irqs", "mmap", NULL,
 	};
 	struct vplat *d = calloc(1, sizeof(*d));
+	const char *sysfs = NULL;
 	char table[96];
 	int rc;
 
@@ -175,13 +176,15 @@ static int vplat_parse(struct device *dev, const struct toml_table *section,
 	d->vfio.fd = -1;
 	snprintf(table, sizeof(table), "devices.%s", dev->name);
 	if ((rc = config_check_keys(ctx, section, table, keys)) ||
-	    (rc = config_get_string(ctx, section, "sysfs", true, &d->sysfs)) ||
+	    (rc = config_get_string(ctx, section, "sysfs", true, &sysfs)) ||
 	    (rc = parse_compatible(d, section, ctx)) ||
 	    (rc = config_get_u64(ctx, section, "address", AREA_START, AREA_END - PAGE,
 				 &d->address)) ||
 	    (rc = config_get_bool(ctx, section, "mmap", &d->mmap)) ||
 	    (rc = parse_irqs(d, section, ctx)))
 		return rc;
+	if (!(d->sysfs = strdup(sysfs)))
+		return -ENOMEM;
 	if (d->address % PAGE)
 		return config_fail(ctx, toml_table_get(section, "address")->pos,
 				   "'address' must be 4K-aligned");
@@ -524,7 +527,11 @@ static void vplat_unrealize(struct device *dev, struct vm *vm)
 
 static void vplat_destroy(struct device *dev)
 {
-	free(dev->state);
+	struct vplat *d = dev->state;
+
+	if (d)
+		free(d->sysfs);
+	free(d);
 	dev->state = NULL;
 }
 

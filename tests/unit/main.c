@@ -10,6 +10,7 @@ int main(void)
 		fslmc_suite,
 		pci_suite, dsa_suite, x86_insn_suite, linux_boot_suite, ioapic_suite, dfl_suite,
 		virtio_suite, vfio_uapi_suite, vfio_pci_config_suite,
+		vfio_fslmc_suite,
 	};
 	SRunner *runner = srunner_create(NULL);
 

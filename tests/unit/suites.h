@@ -22,5 +22,6 @@ Suite *linux_boot_suite(void);
 Suite *virtio_suite(void);
 Suite *vfio_uapi_suite(void);
 Suite *vfio_pci_config_suite(void);
+Suite *vfio_fslmc_suite(void);
 
 #endif

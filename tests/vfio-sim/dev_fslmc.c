@@ -23,10 +23,13 @@
  *               (also when its last fd closes)
  *   each plugged object, in its container's directory
  *               (.../dprc.1/dpni.1, .../dprc.1/dprc.2/dpmcp.3): regions
- *               are page-aligned mmappable memory (a DPMCP's region 0 is
- *               its MC portal, watched by this backend's poller thread; a
- *               child DPRC's portal and RESET work as the DPRC's above);
- *               one IRQ index (count 1) per object IRQ; RESET for DPRCs only
+ *               are page-aligned mmappable memory; a DPMCP's region 0 is
+ *               its MC portal: 64-byte pwrite/pread at offset 0 as for the
+ *               DPRC (mainline vfio-fsl-mc allows it on any object), and a
+ *               command stored into its mapping runs too (this backend's
+ *               poller watches it, as the MC hardware would); a child
+ *               DPRC's portal and RESET work as the DPRC's above; one IRQ
+ *               index (count 1) per object IRQ; RESET for DPRCs only
  * All of them share the section's IOMMU group. MSIs the model raises
  * (DPRC events, DPMCP completions, test-hook asserts) are sim_irq_raise()
  * on the object's device; SET_IRQ commands never reach this MC through the
@@ -59,7 +62,7 @@ struct mc_simdev {
 	char container_path[96];     /* "" for the DPRC, else "dprc.2/" style prefix */
 	int obj;                     /* model index; -1 while absent or after removal */
 	int portal;                  /* model portal of a DPRC/DPMCP, -1 */
-	uint8_t dprc_portal[MC_CMD_SIZE]; /* DPRC: the portal's 64 bytes (pread/pwrite) */
+	uint64_t dprc_portal[MC_CMD_SIZE / 8]; /* DPRC: the portal's 64 bytes (pread/pwrite) */
 };
 
 struct mc_backend {
@@ -229,21 +232,35 @@ static bool poll_portals(struct mc_backend *b)
 	return worked;
 }
 
-/* Spin a little after work, then sleep with backoff: the MC firmware's pace does not matter. */
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/*
+ * Spin for a while after work (a driver sends commands back to back), then
+ * sleep with backoff up to 1 ms: an idle simulated MC costs little CPU and
+ * the first command after a pause waits at most that long.
+ */
 static void *poller_main(void *opaque)
 {
 	struct mc_backend *b = opaque;
-	unsigned idle = 0;
+	uint64_t last_work = now_us();
+	long sleep_us = 0;
 
 	while (!atomic_load(&b->stop)) {
 		if (poll_portals(b)) {
-			idle = 0;
+			last_work = now_us();
+			sleep_us = 0;
 			continue;
 		}
-		if (++idle < 2000)
+		if (now_us() - last_work < 500)
 			continue;
-		long us = idle < 4000 ? 20 : 200;
-		struct timespec pause = { 0, us * 1000 };
+		sleep_us = sleep_us ? (sleep_us * 2 > 1000 ? 1000 : sleep_us * 2) : 20;
+		struct timespec pause = { 0, sleep_us * 1000 };
 
 		nanosleep(&pause, NULL);
 	}
@@ -252,20 +269,29 @@ static void *poller_main(void *opaque)
 
 /* ---- device operations ---- */
 
+/* The 64 bytes a DPRC's or DPMCP's region 0 portal holds; NULL for other regions. */
+static uint8_t *portal_bytes(struct mc_simdev *d, unsigned region)
+{
+	if (region != 0 || (d->kind != FSLMC_DPRC && d->kind != FSLMC_DPMCP))
+		return NULL;
+	return d->kind == FSLMC_DPRC ? (uint8_t *)d->dprc_portal : d->dev->regions[0].memory;
+}
+
 static ssize_t dev_read(struct sim_device *dev, unsigned region, uint64_t offset, void *buf,
 			size_t len)
 {
 	struct mc_simdev *d = dev->state;
 	const struct sim_region *r = region < dev->region_count ? &dev->regions[region] : NULL;
+	const uint8_t *portal = portal_bytes(d, region);
 
 	if (!r || offset > r->size || len > r->size - offset)
 		return -EINVAL;
-	if (d->kind == FSLMC_DPRC && region == 0) {
-		/* vfio-fsl-mc: the portal reads back whole, at offset 0 only. */
+	if (portal) {
+		/* vfio-fsl-mc: an MC portal reads back whole, at offset 0 only. */
 		if (offset != 0 || len != MC_CMD_SIZE)
 			return -EINVAL;
 		pthread_mutex_lock(&d->mc->lock);
-		memcpy(buf, d->dprc_portal, MC_CMD_SIZE);
+		memcpy(buf, portal, MC_CMD_SIZE);
 		pthread_mutex_unlock(&d->mc->lock);
 		return (ssize_t)len;
 	}
@@ -280,17 +306,19 @@ static ssize_t dev_write(struct sim_device *dev, unsigned region, uint64_t offse
 {
 	struct mc_simdev *d = dev->state;
 	const struct sim_region *r = region < dev->region_count ? &dev->regions[region] : NULL;
+	uint8_t *portal = portal_bytes(d, region);
 	struct fslmc_cmd cmd;
 
 	if (!r || offset > r->size || len > r->size - offset)
 		return -EINVAL;
-	if (d->kind != FSLMC_DPRC || region != 0) {
+	if (!portal) {
 		if (!r->memory)
 			return -EINVAL;
 		memcpy(r->memory + offset, buf, len);
 		return (ssize_t)len;
 	}
-	/* vfio-fsl-mc: a 64-byte write at offset 0 is a command, run to completion. */
+	/* vfio-fsl-mc: a 64-byte write at offset 0 of an MC portal is a command,
+	 * run to completion before the write returns. */
 	if (offset != 0 || len != MC_CMD_SIZE)
 		return -EINVAL;
 	memcpy(&cmd.header, buf, 8);
@@ -298,8 +326,14 @@ static ssize_t dev_write(struct sim_device *dev, unsigned region, uint64_t offse
 	pthread_mutex_lock(&d->mc->lock);
 	if (mc_hdr_status(cmd.header) == MC_READY)
 		execute_locked(d->mc, d, &cmd);
-	memcpy(d->dprc_portal, &cmd.header, 8);
-	memcpy(d->dprc_portal + 8, cmd.params, MC_PARAMS_SIZE);
+	/* Parameters first, the header last, as the MC writes a mapped portal. */
+	for (unsigned w = 0; w < MC_PARAMS_SIZE / 8; w++) {
+		uint64_t word;
+
+		memcpy(&word, cmd.params + 8 * w, 8);
+		__atomic_store_n((uint64_t *)(void *)(portal + 8 + 8 * w), word, __ATOMIC_RELAXED);
+	}
+	__atomic_store_n((uint64_t *)(void *)portal, cmd.header, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&d->mc->lock);
 	return (ssize_t)len;
 }
