@@ -2,20 +2,18 @@
 /*
  * "dfl-card": an FPGA DFL card as a PCI function (card.h,
  * docs/devices/dfl.md). BAR0 = the DFL (static words from layout.c plus the
- * live registers below), BAR2 = MSI-X table and PBA. The AFUs' DMA engines
- * run on one poller thread per card, kicked by their doorbells.
- *
- * Live registers are atomics: vCPUs and the poller thread touch them
- * without a lock.
+ * live registers of bar0.c, which the VFIO host simulator's "dfl" backend
+ * drives too), BAR2 = MSI-X table and PBA. The AFUs' DMA engines run on
+ * one poller thread per card (bar0.c), kicked by their doorbells. This
+ * file is the PCI function, MSI-X, config and life cycle.
  */
 #include <errno.h>
 #include <linux/pci_regs.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "devices/dfl/afu.h"
+#include "devices/dfl/bar0.h"
 #include "devices/dfl/card.h"
 #include "devices/models.h"
 #include "devices/pci/host.h"
@@ -32,19 +30,11 @@ struct dfl_card {
 	struct dfl_card_config config;
 	struct dfl_layout layout;
 	struct pci_function fn;
-	struct poller poller;
-	bool poller_ready;           /* poller_init done */
-	struct dfl_afu afus[DFL_CARD_MAX_PORTS];
-
-	atomic_uint_least64_t fme_scratch;
-	atomic_uint_least64_t gerr_mask, gerr_error;
-	atomic_uint_least64_t port_ctrl[DFL_CARD_MAX_PORTS];
-	atomic_uint_least64_t perr_mask[DFL_CARD_MAX_PORTS];
-	atomic_uint_least64_t perr_error[DFL_CARD_MAX_PORTS];
-	atomic_uint_least64_t perr_first[DFL_CARD_MAX_PORTS];
+	struct dfl_bar0 bar0;        /* registers and the AFUs' poller (bar0.c) */
+	bool bar0_ready;
 };
 
-/* ---- AFU hooks ---- */
+/* ---- BAR0 hooks ---- */
 
 static void card_raise(void *opaque, unsigned vector)
 {
@@ -61,179 +51,24 @@ static bool card_dma_allowed(void *opaque)
 	return card->config.whole_device && (pci_function_command(&card->fn) & PCI_COMMAND_MASTER);
 }
 
-/* Latch a port error; interrupt unless masked. */
-static void port_error(struct dfl_card *card, unsigned port, uint64_t bits)
-{
-	uint64_t before = atomic_fetch_or(&card->perr_error[port], bits);
-	uint64_t zero = 0;
-
-	atomic_compare_exchange_strong(&card->perr_first[port], &zero, before | bits);
-	if (bits & ~atomic_load(&card->perr_mask[port]))
-		card_raise(card, DFL_CARD_VEC_PORT_ERR(port));
-}
-
-static void card_dma_fault(void *opaque, unsigned port)
-{
-	port_error(opaque, port, DFL_PERR_DMA_FAULT);
-}
-
-static const struct dfl_afu_ops afu_ops = {
-	.raise = card_raise, .dma_allowed = card_dma_allowed, .dma_fault = card_dma_fault,
+static const struct dfl_bar0_ops bar0_hooks = {
+	.raise = card_raise, .dma_allowed = card_dma_allowed,
 };
 
-/* ---- BAR0 ---- */
-
-static bool access_valid(const struct dfl_card *card, uint64_t offset, unsigned size)
-{
-	if ((size == 8 || size == 4) && offset % size == 0)
-		return true;
-	log_debug("%s: %u-byte access at BAR0+0x%llx: registers take aligned 4- or 8-byte "
-		  "accesses, ignored", card->name, size, (unsigned long long)offset);
-	return false;
-}
-
-/* A live register at BAR0 offset `at`, or false for the static image. */
-static bool live_read(struct dfl_card *card, const struct dfl_region *r, uint64_t at,
-		      uint64_t *value)
-{
-	uint64_t hdr = at - r->dfh, csr = at - r->csr;
-	bool in_csr = at >= r->csr;
-
-	switch (r->kind) {
-	case DFL_REGION_FME:
-		if (hdr != FME_HDR_SCRATCHPAD)
-			return false;
-		*value = atomic_load(&card->fme_scratch);
-		return true;
-	case DFL_REGION_GERR:
-		if (!in_csr || (csr != DFL_GERR_MASK && csr != DFL_GERR_ERROR && csr != DFL_GERR_INJECT))
-			return false;
-		*value = csr == DFL_GERR_MASK ? atomic_load(&card->gerr_mask)
-		       : csr == DFL_GERR_ERROR ? atomic_load(&card->gerr_error) : 0;
-		return true;
-	case DFL_REGION_PORT: {
-		uint64_t ctrl = atomic_load(&card->port_ctrl[r->port]);
-
-		if (hdr != PORT_HDR_CTRL)
-			return false;
-		*value = ctrl | ((ctrl & PORT_CTRL_SFTRST) ? PORT_CTRL_SFTRST_ACK : 0);
-		return true;
-	}
-	case DFL_REGION_PERR:
-		if (!in_csr || csr < DFL_PERR_MASK || csr > DFL_PERR_FIRST_ERROR)
-			return false;
-		*value = atomic_load(csr == DFL_PERR_MASK ? &card->perr_mask[r->port]
-				     : csr == DFL_PERR_ERROR ? &card->perr_error[r->port]
-				     : &card->perr_first[r->port]);
-		return true;
-	case DFL_REGION_AFU:
-		if (hdr < DFL_AFU_MAGIC)
-			return false;
-		*value = dfl_afu_read(&card->afus[r->port], hdr);
-		return true;
-	case DFL_REGION_THERMAL:
-	case DFL_REGION_UINT:
-		return false;
-	}
-	return false;
-}
-
-static uint64_t bar0_read64(struct dfl_card *card, uint64_t at)
-{
-	const struct dfl_region *r = dfl_layout_region(&card->layout, at);
-	uint64_t value;
-
-	if (r && live_read(card, r, at, &value))
-		return value;
-	return card->layout.image[at / 8];
-}
+/* ---- BARs ---- */
 
 static uint64_t bar0_read(void *opaque, uint64_t offset, unsigned size)
 {
 	struct dfl_card *card = opaque;
 
-	if (!access_valid(card, offset, size) || offset >= DFL_CARD_BAR0_SIZE)
-		return pci_all_ones(size);
-	uint64_t value = bar0_read64(card, offset & ~7ull);
-
-	return size == 8 ? value : (value >> (8 * (offset & 7))) & 0xffffffffull;
-}
-
-static void merge(atomic_uint_least64_t *reg, uint64_t value, uint64_t mask)
-{
-	uint64_t old = atomic_load(reg);
-
-	while (!atomic_compare_exchange_weak(reg, &old, (old & ~mask) | (value & mask)))
-		;
-}
-
-static void gerr_inject(struct dfl_card *card, uint64_t bits)
-{
-	atomic_fetch_or(&card->gerr_error, bits);
-	if (bits & ~atomic_load(&card->gerr_mask))
-		card_raise(card, DFL_CARD_VEC_FME_ERR);
-}
-
-static void port_ctrl_write(struct dfl_card *card, unsigned port, uint64_t value, uint64_t mask)
-{
-	merge(&card->port_ctrl[port], value, mask & (PORT_CTRL_SFTRST | PORT_CTRL_LATENCY));
-	dfl_afu_port_reset(&card->afus[port], atomic_load(&card->port_ctrl[port]) & PORT_CTRL_SFTRST);
-}
-
-static void live_write(struct dfl_card *card, const struct dfl_region *r, uint64_t at,
-		       uint64_t value, uint64_t mask)
-{
-	uint64_t hdr = at - r->dfh, csr = at - r->csr;
-	bool in_csr = at >= r->csr;
-
-	switch (r->kind) {
-	case DFL_REGION_FME:
-		if (hdr == FME_HDR_SCRATCHPAD)
-			merge(&card->fme_scratch, value, mask);
-		break;
-	case DFL_REGION_GERR:
-		if (in_csr && csr == DFL_GERR_MASK)
-			merge(&card->gerr_mask, value, mask);
-		else if (in_csr && csr == DFL_GERR_ERROR)
-			atomic_fetch_and(&card->gerr_error, ~(value & mask));
-		else if (in_csr && csr == DFL_GERR_INJECT && (value & mask))
-			gerr_inject(card, value & mask);
-		break;
-	case DFL_REGION_PORT:
-		if (hdr == PORT_HDR_CTRL)
-			port_ctrl_write(card, r->port, value, mask);
-		break;
-	case DFL_REGION_PERR:
-		if (in_csr && csr == DFL_PERR_MASK)
-			merge(&card->perr_mask[r->port], value, mask);
-		else if (in_csr && csr == DFL_PERR_ERROR &&
-			 !(atomic_fetch_and(&card->perr_error[r->port], ~(value & mask)) &
-			   ~(value & mask)))
-			atomic_store(&card->perr_first[r->port], 0); /* all cleared: re-arm */
-		break;
-	case DFL_REGION_AFU:
-		if (hdr >= DFL_AFU_MAGIC && dfl_afu_write(&card->afus[r->port], hdr, value, mask) &&
-		    card->poller_ready)
-			poller_kick(&card->poller);
-		break;
-	case DFL_REGION_THERMAL:
-	case DFL_REGION_UINT:
-		break; /* read-only */
-	}
+	return dfl_bar0_read(&card->bar0, offset, size);
 }
 
 static void bar0_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
 {
 	struct dfl_card *card = opaque;
 
-	if (!access_valid(card, offset, size) || offset >= DFL_CARD_BAR0_SIZE)
-		return;
-	unsigned shift = 8 * (offset & 7);
-	uint64_t mask = size == 8 ? ~0ull : 0xffffffffull << shift;
-	const struct dfl_region *r = dfl_layout_region(&card->layout, offset & ~7ull);
-
-	if (r)
-		live_write(card, r, offset & ~7ull, value << shift, mask);
+	dfl_bar0_write(&card->bar0, offset, size, value);
 }
 
 static uint64_t msix_read(void *opaque, uint64_t offset, unsigned size)
@@ -440,21 +275,11 @@ static int build_function(struct dfl_card *card, struct vm *vm)
 
 static int start_engines(struct dfl_card *card, struct vm *vm)
 {
-	int rc;
+	int rc = dfl_bar0_init(&card->bar0, card->name, &card->config, &card->layout, &vm->ram,
+			       &bar0_hooks, card);
 
-	const struct dfl_card_config *c = &card->config;
-
-	poller_init(&card->poller, card->name,
-		    (struct poller_tuning){ c->spin_us, c->park_min_us, c->park_max_us });
-	card->poller_ready = true;
-	for (unsigned p = 0; p < card->config.ports; p++) {
-		dfl_afu_init(&card->afus[p], p, DFL_CARD_VEC_AFU(p), &vm->ram, &afu_ops, card);
-		if ((rc = poller_add(&card->poller, dfl_afu_poll, &card->afus[p])))
-			return rc;
-	}
-	if ((rc = poller_start(&card->poller)))
-		log_error("%s: starting the DMA engine thread: %s", card->name, strerror(-rc));
-	return rc;
+	card->bar0_ready = true;
+	return rc ? rc : dfl_bar0_start(&card->bar0);
 }
 
 static int card_realize(struct device *dev, struct vm *vm)
@@ -483,19 +308,8 @@ static void card_reset(struct device *dev)
 {
 	struct dfl_card *card = dev->state;
 
-	atomic_store(&card->fme_scratch, 0);
-	atomic_store(&card->gerr_mask, 0);
-	atomic_store(&card->gerr_error, 0);
-	for (unsigned p = 0; p < card->config.ports; p++) {
-		atomic_store(&card->port_ctrl[p], 0);
-		atomic_store(&card->perr_mask[p], 0);
-		atomic_store(&card->perr_error[p], 0);
-		atomic_store(&card->perr_first[p], 0);
-		dfl_afu_port_reset(&card->afus[p], false);
-		dfl_afu_reset(&card->afus[p]);
-		for (unsigned i = 0; i < DFL_AFU_SCRATCH_COUNT; i++)
-			atomic_store(&card->afus[p].scratch[i], 0);
-	}
+	if (card->bar0_ready)
+		dfl_bar0_reset(&card->bar0);
 }
 
 /* vCPUs have stopped: no DMA into a stopping VM. */
@@ -503,8 +317,8 @@ static void card_stop(struct device *dev)
 {
 	struct dfl_card *card = dev->state;
 
-	if (card->poller_ready)
-		poller_stop(&card->poller);
+	if (card->bar0_ready)
+		dfl_bar0_stop(&card->bar0);
 }
 
 /* The engine thread first (it raises vectors), then the vectors. */
@@ -512,8 +326,8 @@ static void card_unrealize(struct device *dev, struct vm *vm)
 {
 	struct dfl_card *card = dev->state;
 
-	if (card->poller_ready)
-		poller_stop(&card->poller);
+	if (card->bar0_ready)
+		dfl_bar0_stop(&card->bar0);
 	pci_msix_release(&card->fn);
 }
 
@@ -523,8 +337,8 @@ static void card_destroy(struct device *dev)
 
 	if (!card)
 		return;
-	if (card->poller_ready)
-		poller_destroy(&card->poller);
+	if (card->bar0_ready)
+		dfl_bar0_destroy(&card->bar0);
 	pci_function_destroy(&card->fn);
 	dfl_layout_free(&card->layout);
 	free(card);

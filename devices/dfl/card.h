@@ -7,8 +7,9 @@
  *   layout.c    config -> BAR0 image (DFHs, GUIDs, capabilities) + regions
  *   describe.c  the walker's table of that image -> device-tree nodes for
  *               the features the config exposes
- *   card.c      the model: config, PCI function, MSI-X, BAR0 registers,
- *               the poller thread running the AFUs
+ *   bar0.c      BAR0 registers and the poller thread running the AFUs,
+ *               free of PCI and KVM (the VFIO host simulator reuses it)
+ *   card.c      the model: config, PCI function, MSI-X, life cycle
  *
  * The image and the walk are built at parse time, so `vmm dtb` and `vmm
  * run` describe the same features, and a layout the walker rejects is a
