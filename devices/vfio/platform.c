@@ -204,15 +204,20 @@ static uint64_t region_read(void *opaque, uint64_t offset, unsigned size)
 	return value;
 }
 
-static void irq_resample_edge(struct vplat *d);
+static uint32_t irq_lines_high(struct vplat *d);
+static void irq_resample_edge(struct vplat *d, uint32_t lines);
 
 static void region_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
 {
 	struct plat_region *r = opaque;
+	/* Only lines up before the write can be what it acknowledges: one that
+	 * this very write raises must not be resampled (a second edge). */
+	uint32_t lines = irq_lines_high(r->owner);
 
 	if (offset + size <= r->size)
 		vfio_region_write(&r->owner->vfio, r->index, offset, &value, size);
-	irq_resample_edge(r->owner);
+	if (lines)
+		irq_resample_edge(r->owner, lines);
 }
 
 static const struct bus_region_ops region_ops = { .read = region_read, .write = region_write };
@@ -280,6 +285,9 @@ static int place_regions(struct vplat *d)
 			return rc;
 		r->trapped = true;
 		map_areas(d, r);
+		log_debug("%s: region %u at %#llx, %#llx bytes, %s", d->name, i,
+			  (unsigned long long)r->gpa, (unsigned long long)r->size,
+			  r->maps[0] ? "mapped (memslot)" : "trapped");
 	}
 	return 0;
 }
@@ -316,13 +324,22 @@ static bool on_eoi(void *opaque)
 	return false;
 }
 
+static uint32_t irq_lines_high(struct vplat *d)
+{
+	uint32_t lines = 0;
+
+	for (unsigned i = 0; i < d->irq_count; i++)
+		lines |= atomic_load(&d->irqs[i].high) ? 1u << i : 0;
+	return lines;
+}
+
 /* After a trapped write: edge-programmed pins have no EOI to resample on. */
-static void irq_resample_edge(struct vplat *d)
+static void irq_resample_edge(struct vplat *d, uint32_t lines)
 {
 	for (unsigned i = 0; i < d->irq_count; i++) {
 		struct plat_irq *irq = &d->irqs[i];
 
-		if (!irq->level || !atomic_load(&irq->high) ||
+		if (!(lines & (1u << i)) || !irq->level ||
 		    ioapic_pin_is_level(d->vm->ioapic, irq->pin) || !atomic_exchange(&irq->high, false))
 			continue;
 		ioapic_set_level(d->vm->ioapic, irq->pin, false);
