@@ -10,7 +10,8 @@
  * Devices (rules.toml): vfio0 = dsa0 (group 10, trapped portals, reserved
  * 0x10000000-0x1000ffff, 4 MSI-X vectors), vfio1 = dsa1 (group 11, whose
  * other member dsa2 is on the host driver idxd), vfio2 = dsa3 (group 12,
- * polled portals, 3 WQs), vfio3/vfio4 = dsa4/dsa5 (both group 13).
+ * polled portals, 3 WQs), vfio3/vfio4 = dsa4/dsa5 (both group 13), vfio5 =
+ * fpga0 (a DFL card, group 14).
  */
 #include <check.h>
 #include <dirent.h>
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 #include "devices/dsa/core.h"
+#include "dfl_regs.h"
 #include "uapi/vfio_compat.h"
 
 #define DSA0 0
@@ -37,6 +39,7 @@
 #define DSA3 2
 #define DSA4 3
 #define DSA5 4
+#define FPGA0 5
 #define REGION(i) ((uint64_t)(i) << VMM_VFIO_REGION_SHIFT)
 
 /* The simulator's test hook (libvfiosim.so exports it). */
@@ -222,7 +225,7 @@ START_TEST(sysfs_layout)
 	ck_assert_ptr_nonnull(realpath("/sys/bus/pci/devices/0000:6a:01.0", buf));
 	ck_assert_str_eq(buf, "/sys/devices/pci0000:00/0000:6a:01.0");
 	/* Only configured cdevs exist. */
-	ck_assert_int_lt(open("/dev/vfio/devices/vfio5", O_RDWR), 0);
+	ck_assert_int_lt(open("/dev/vfio/devices/vfio6", O_RDWR), 0);
 }
 END_TEST
 
@@ -784,6 +787,59 @@ START_TEST(dma_through_the_iommu)
 }
 END_TEST
 
+static void wr64(int dev, uint64_t off, uint64_t v)
+{
+	ck_assert_int_eq(pwrite(dev, &v, 8, (off_t)(REGION(0) + off)), 8);
+}
+
+static uint64_t rd64(int dev, uint64_t off)
+{
+	uint64_t v;
+
+	ck_assert_int_eq(pread(dev, &v, 8, (off_t)(REGION(0) + off)), 8);
+	return v;
+}
+
+static uint32_t wait_desc(volatile struct dfl_afu_desc *d)
+{
+	for (int i = 0; i < 2000 && d->status == DFL_AFU_ST_PENDING; i++)
+		usleep(1000);
+	return d->status;
+}
+
+START_TEST(dfl_afu_dma_through_the_iommu)
+{
+	const uint64_t afu = DFL_CARD_PORT(0) + DFL_CARD_AFU;
+	struct bound b = bind_attached(FPGA0);
+	uint8_t *mem = buffer(0x4000);   /* IOVA 0x200000: ring, source, destination */
+	volatile struct dfl_afu_desc *ring = (void *)mem;
+	uint16_t command = 0x6;
+
+	ck_assert_int_eq(map_fixed(b.iommufd, b.ioas, mem, 0x4000, 0x200000), 0);
+	ck_assert_int_eq(pwrite(b.dev, &command, 2, (off_t)(REGION(VFIO_PCI_CONFIG_REGION_INDEX) + 4)),
+			 2);
+	ck_assert_uint_eq(rd64(b.dev, afu + DFL_AFU_MAGIC), DFL_AFU_MAGIC_VALUE);
+	memset(mem + 0x1000, 0xa5, 256);
+	wr64(b.dev, afu + DFL_AFU_RING_BASE, 0x200000);
+	wr64(b.dev, afu + DFL_AFU_RING_SIZE, 4);
+	wr64(b.dev, afu + DFL_AFU_CTRL, DFL_AFU_CTRL_ENABLE);
+	ring[0] = (struct dfl_afu_desc){ .op = DFL_AFU_OP_COPY, .src = 0x201000, .dst = 0x202000,
+					 .len = 256 };
+	wr64(b.dev, afu + DFL_AFU_RING_TAIL, 1);
+	ck_assert_uint_eq(wait_desc(&ring[0]), DFL_AFU_ST_OK);
+	ck_assert_uint_eq(mem[0x2000], 0xa5);
+	ck_assert_uint_eq(vfio_sim_iommu_faults("fpga0"), 0);
+	/* A source outside the IOAS: the AFU's address error, an IOMMU fault, no write. */
+	memset(mem + 0x2000, 0, 256);
+	ring[1] = (struct dfl_afu_desc){ .op = DFL_AFU_OP_COPY, .src = 0x9000000, .dst = 0x202000,
+					 .len = 256 };
+	wr64(b.dev, afu + DFL_AFU_RING_TAIL, 2);
+	ck_assert_uint_eq(wait_desc(&ring[1]), DFL_AFU_ST_ADDRESS);
+	ck_assert_uint_ge(vfio_sim_iommu_faults("fpga0"), 1);
+	ck_assert_uint_eq(mem[0x2000], 0);
+}
+END_TEST
+
 static Suite *sim_suite(void)
 {
 	Suite *s = suite_create("vfio-sim");
@@ -805,6 +861,7 @@ static Suite *sim_suite(void)
 	tcase_add_test(tc, region_sparse_mmap);
 	tcase_add_test(tc, set_irqs_validation);
 	tcase_add_test(tc, dma_through_the_iommu);
+	tcase_add_test(tc, dfl_afu_dma_through_the_iommu);
 	suite_add_tcase(s, tc);
 	return s;
 }
