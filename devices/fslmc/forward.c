@@ -25,6 +25,27 @@
 
 #define HOST_FLAGS_INTERNAL      MC_FLAG_SW_INTR_DIS
 
+/* What a guest can make happen again and again is a warning once, then debug. */
+enum fwd_warning {
+	WARN_OBJECTS = 1u << 0, WARN_PORTALS = 1u << 1, WARN_WINDOWS = 1u << 2,
+	WARN_HOST = 1u << 3, WARN_ROUTE = 1u << 4, WARN_TOKEN = 1u << 5, WARN_REGION = 1u << 6,
+};
+
+static enum log_level warn_level(struct fslmc_fwd *fwd, enum fwd_warning which)
+{
+	bool first = !(fwd->warned & which);
+
+	fwd->warned |= which;
+	return first ? LOG_WARN : LOG_DEBUG;
+}
+
+#define fwd_warn(fwd, which, ...)                                            \
+	do {                                                                 \
+		enum log_level level_ = warn_level((fwd), (which));          \
+		if (log_get_level() >= level_)                               \
+			log_message(level_, __VA_ARGS__);                    \
+	} while (0)
+
 uint8_t fslmc_fwd_errno_status(int err)
 {
 	/* What the MC itself would have said: no answer in time, or the portal is gone. */
@@ -90,7 +111,7 @@ static int new_object(struct fslmc_fwd *fwd, unsigned kind, uint32_t id, int con
 		};
 		return i;
 	}
-	log_warn("%s: more than %d objects; %s.%u is not forwarded", fwd->name,
+	fwd_warn(fwd, WARN_OBJECTS, "%s: more than %d objects; %s.%u is not forwarded", fwd->name,
 		 FSLMC_MAX_OBJECTS, fslmc_kind_name(kind), id);
 	return -1;
 }
@@ -112,7 +133,7 @@ uint64_t fslmc_fwd_map_portal(struct fslmc_fwd *fwd, unsigned obj)
 		};
 		return o->regions[0].gpa;
 	}
-	log_warn("%s: no free MC portal window for %s.%u (at most %d)", fwd->name,
+	fwd_warn(fwd, WARN_PORTALS, "%s: no free MC portal window for %s.%u (at most %d)", fwd->name,
 		 fslmc_kind_name(o->kind), o->id, FSLMC_MAX_PORTALS);
 	return 0;
 }
@@ -144,7 +165,7 @@ uint64_t fslmc_fwd_map_region(struct fslmc_fwd *fwd, unsigned obj, unsigned inde
 		};
 		return o->regions[index].gpa;
 	}
-	log_warn("%s: no room in the register windows for region %u of %s.%u (%#llx bytes)",
+	fwd_warn(fwd, WARN_WINDOWS, "%s: no room in the register windows for region %u of %s.%u (%#llx bytes)",
 		 fwd->name, index, fslmc_kind_name(o->kind), o->id, (unsigned long long)size);
 	return 0;
 }
@@ -170,10 +191,13 @@ static bool ensure_attached(struct fslmc_fwd *fwd, int obj)
 
 	if (o->attached)
 		return true;
-	if (!o->plugged || o->container == FSLMC_FWD_CONTAINER_UNKNOWN || !fwd->host.attach)
+	if (!o->plugged || o->attach_failed || o->container == FSLMC_FWD_CONTAINER_UNKNOWN ||
+	    !fwd->host.attach)
 		return false;
+	/* One try: a guest must not make the VMM reopen a missing device per command. */
 	if (fwd->host.attach(fwd->host.opaque, fwd, (unsigned)obj)) {
 		unmap_object(fwd, obj);
+		o->attach_failed = true;
 		return false;
 	}
 	o->attached = true;
@@ -277,7 +301,7 @@ static uint8_t host_send(struct fslmc_fwd *fwd, unsigned portal, struct fslmc_cm
 		rc = -ETIMEDOUT;
 	if (rc) {
 		fwd->host_errors++;
-		log_warn("%s: host MC portal behind guest portal %u, command %#x: %s", fwd->name,
+		fwd_warn(fwd, WARN_HOST, "%s: host MC portal behind guest portal %u, command %#x: %s", fwd->name,
 			 portal, mc_hdr_cmd_id(header), strerror(-rc));
 		cmd->header = mc_hdr_set_status(header, fslmc_fwd_errno_status(rc));
 	}
@@ -399,7 +423,7 @@ static uint8_t route_irq(struct fslmc_fwd *fwd, int obj, unsigned index, bool in
 	if ((!index_checked && index >= o->irq_count) || index >= FSLMC_MAX_IRQS)
 		return MC_CONFIG_ERR;
 	if (!ensure_attached(fwd, obj)) {
-		log_warn("%s: IRQ %u of %s.%u cannot be routed: no host device", fwd->name, index,
+		fwd_warn(fwd, WARN_ROUTE, "%s: IRQ %u of %s.%u cannot be routed: no host device", fwd->name, index,
 			 fslmc_kind_name(o->kind), o->id);
 		return MC_NO_RESOURCE;
 	}
@@ -430,7 +454,7 @@ static uint8_t virt_set_irq(struct fslmc_fwd *fwd, unsigned portal, struct fslmc
 	int obj = session_obj(fwd, portal, token);
 
 	if (obj < 0) {
-		log_warn("%s: SET_IRQ on a token the VMM did not see opened; refused", fwd->name);
+		fwd_warn(fwd, WARN_TOKEN, "%s: SET_IRQ on a token the VMM did not see opened; refused", fwd->name);
 		return MC_NO_RESOURCE;
 	}
 	return route_irq(fwd, obj, cmd->params[4], true, cmd->params);
@@ -492,7 +516,7 @@ static uint8_t virt_set_obj_irq(struct fslmc_fwd *fwd, unsigned portal, struct f
 	int container = session_obj(fwd, portal, token);
 
 	if (container < 0) {
-		log_warn("%s: SET_OBJ_IRQ on a token the VMM did not see opened; refused",
+		fwd_warn(fwd, WARN_TOKEN, "%s: SET_OBJ_IRQ on a token the VMM did not see opened; refused",
 			 fwd->name);
 		return MC_NO_RESOURCE;
 	}
@@ -550,7 +574,7 @@ static uint8_t rewrite_obj_reg(struct fslmc_fwd *fwd, unsigned portal, uint16_t 
 	if (index >= o->region_count)
 		o->region_count = (uint8_t)(index + 1); /* the host just said it exists */
 	if (!ensure_attached(fwd, obj) || !o->regions[index].mapped) {
-		log_warn("%s: region %u of %s.%u has no guest address (its host device could not "
+		fwd_warn(fwd, WARN_REGION, "%s: region %u of %s.%u has no guest address (its host device could not "
 			 "be attached or mapped); answering NO_RESOURCE", fwd->name, index,
 			 fslmc_kind_name(kind), id);
 		return MC_NO_RESOURCE;

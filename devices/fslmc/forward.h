@@ -62,6 +62,7 @@ struct fslmc_fwd_irq {
 struct fslmc_fwd_obj {
 	bool used;
 	bool attached;             /* its host device is open */
+	bool attach_failed;        /* tried once and failed: not retried */
 	bool plugged;              /* GET_OBJ state (unplugged objects have no host device) */
 	uint8_t kind;
 	uint32_t id;
@@ -110,6 +111,7 @@ struct fslmc_fwd {
 	int window_obj[FSLMC_MAX_WINDOWS];             /* register window -> object, -1 */
 	struct fslmc_fwd_session sessions[FSLMC_FWD_MAX_SESSIONS];
 	uint64_t clock;
+	uint32_t warned;           /* guest-triggerable warnings already logged once */
 	uint64_t forwarded, virtualized, refused, host_errors;  /* statistics */
 };
 
