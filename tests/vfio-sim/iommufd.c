@@ -798,7 +798,7 @@ int sim_iommufd_attach(struct sim_iommufd *ctx, struct sim_device *dev, uint32_t
 		*pt_id = hwpt->id;
 		return 0;
 	}
-	if (group_conflict(ctx->sim, dev, hwpt) || (!hwpt && group_conflict(ctx->sim, dev, NULL)))
+	if (group_conflict(ctx->sim, dev, hwpt))
 		return -EINVAL;
 	if ((rc = check_device_reserved(dev, ioas)))
 		return rc;
