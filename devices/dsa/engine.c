@@ -31,7 +31,23 @@ static uint64_t ram_prefix(const struct guest_memory *mem, uint64_t gpa, uint64_
 		return len;
 	if (!guest_memory_ptr(mem, gpa, 1))
 		return 0;
-	return mem->size - gpa; /* gpa < size here; RAM is [0, size) */
+	if (!mem->translate)
+		return mem->size - gpa; /* gpa < size here; RAM is [0, size) */
+	/*
+	 * Behind a translation (an IOMMU view, vmm/memory.h) size means nothing:
+	 * find the longest mapped prefix by bisection (mapped prefixes nest).
+	 */
+	uint64_t good = 1, bad = len;
+
+	while (bad - good > 1) {
+		uint64_t mid = good + (bad - good) / 2;
+
+		if (guest_memory_ptr(mem, gpa, mid))
+			good = mid;
+		else
+			bad = mid;
+	}
+	return good;
 }
 
 static bool ranges_overlap(uint64_t a, uint64_t b, uint64_t len)
