@@ -8,13 +8,20 @@
  * (never reaching the host, errors from the host's own checks), GET_IRQ
  * answers, refused isolation commands, host failures as MC statuses, lazy
  * attach of a hot-plugged DPMCP and its removal, and a hostile stream.
+ * Also the vfio-platform and vfio-fsl-mc models' config errors and DT
+ * nodes as `vmm dtb` builds them, without a host device.
  */
 #include <errno.h>
+#include <libfdt.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "devices/fslmc/forward.h"
 #include "devices/fslmc/fslmc.h"
 #include "suites.h"
+#include "vmm/config/config.h"
+#include "vmm/fdt.h"
 
 #define HOST_BASE  0x80c000000ull
 #define GUEST_BASE 0xf0000000ull
@@ -498,6 +505,102 @@ START_TEST(hostile_stream)
 }
 END_TEST
 
+/* ---- the personalities' config and DT without a host device (what `vmm dtb` does) ---- */
+
+#define VM_HEAD "[vm]\nmemory = \"16M\"\nimage = \"x\"\n[devices.ioapic]\ntype = \"ioapic\"\n"
+
+static const char *config_error_for(const char *text)
+{
+	static struct config_error error;
+	struct vm_config *config = config_parse("t.toml", text, strlen(text), NULL, 0, &error);
+
+	if (config) {
+		config_free(config);
+		return NULL;
+	}
+	return error.message;
+}
+
+START_TEST(personality_config_errors)
+{
+	static const struct { const char *section, *message; } bad[] = {
+		{ "type = \"vfio-platform\"\ncompatible = \"a,b\"\n", "'sysfs'" },
+		{ "type = \"vfio-platform\"\nsysfs = \"/sys/x\"\n", "needs 'compatible'" },
+		{ "type = \"vfio-platform\"\nsysfs = \"/sys/x\"\ncompatible = []\n", "is empty" },
+		{ "type = \"vfio-platform\"\nsysfs = \"/sys/x\"\ncompatible = [1]\n", "non-empty string" },
+		{ "type = \"vfio-platform\"\nsysfs = \"/sys/x\"\ncompatible = \"a,b\"\nirqs = [24]\n",
+		  "0..23" },
+		{ "type = \"vfio-platform\"\nsysfs = \"/sys/x\"\ncompatible = \"a,b\"\nirqs = [5, 5]\n",
+		  "twice" },
+		{ "type = \"vfio-platform\"\nsysfs = \"/sys/x\"\ncompatible = \"a,b\"\naddress = 0xfd000010\n",
+		  "4K-aligned" },
+		{ "type = \"vfio-platform\"\nsysfs = \"/sys/x\"\ncompatible = \"a,b\"\naddress = 0x1000\n",
+		  "address" },
+		{ "type = \"vfio-platform\"\nsysfs = \"/sys/x\"\ncompatible = \"a,b\"\nbar = 1\n", "bar" },
+		{ "type = \"vfio-fsl-mc\"\n", "'sysfs'" },
+		{ "type = \"vfio-fsl-mc\"\nsysfs = \"/sys/x\"\nbase = 0xf0001000\n", "64K-aligned" },
+		{ "type = \"vfio-fsl-mc\"\nsysfs = \"/sys/x\"\nportal = \"fast\"\n", "portal" },
+		{ "type = \"vfio-fsl-mc\"\nsysfs = \"/sys/x\"\nobjects = []\n", "objects" },
+	};
+	char text[1024];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), VM_HEAD "[devices.d]\n%s", bad[i].section);
+		const char *message = config_error_for(text);
+
+		ck_assert_msg(message, "accepted: %s", bad[i].section);
+		ck_assert_msg(strstr(message, bad[i].message), "'%s' lacks '%s'", message,
+			      bad[i].message);
+	}
+}
+END_TEST
+
+START_TEST(personality_dt_nodes_without_the_device)
+{
+	static const char text[] = VM_HEAD
+		"[devices.plat]\ntype = \"vfio-platform\"\nsysfs = \"/sys/bus/platform/devices/x\"\n"
+		"compatible = [\"v,one\", \"v,two\"]\naddress = 0xfd100000\nirqs = [6, 7]\n"
+		"[devices.mc]\ntype = \"vfio-fsl-mc\"\nsysfs = \"/sys/bus/fsl-mc/devices/dprc.2\"\n"
+		"base = 0xf0200000\nportal = \"trapped\"\n";
+	struct config_error error;
+	struct vm_config *config = config_parse("t.toml", text, strlen(text), NULL, 0, &error);
+	void *blob = NULL;
+	size_t size;
+	int len;
+
+	ck_assert_msg(config, "%s", error.message);
+	ck_assert_int_eq(fdt_build(config, &blob, &size), 0);
+	int plat = fdt_path_offset(blob, "/platform/plat@fd100000");
+
+	ck_assert_int_ge(plat, 0);
+	const char *compat = fdt_getprop(blob, plat, "compatible", &len);
+
+	ck_assert_int_eq(len, (int)sizeof("v,one\0v,two"));
+	ck_assert_int_eq(memcmp(compat, "v,one\0v,two", (size_t)len), 0);
+	/* No host device opened: reg unknown, so absent; interrupts from config (level). */
+	ck_assert_ptr_null(fdt_getprop(blob, plat, "reg", NULL));
+	const fdt32_t *irqs = fdt_getprop(blob, plat, "interrupts", &len);
+
+	ck_assert_int_eq(len, 16);
+	ck_assert_uint_eq(fdt32_to_cpu(irqs[0]), 6);
+	ck_assert_uint_eq(fdt32_to_cpu(irqs[1]), 1);
+	ck_assert_uint_eq(fdt32_to_cpu(irqs[2]), 7);
+	/* The passed-through MC: the emulated MC's node, at base. */
+	int mc = fdt_path_offset(blob, "/fsl-mc@f0200000");
+
+	ck_assert_int_ge(mc, 0);
+	ck_assert_int_eq(fdt_node_check_compatible(blob, mc, "fsl,qoriq-mc"), 0);
+	ck_assert_str_eq(fdt_getprop(blob, mc, "vmm,portal-mode", NULL), "trapped");
+	const fdt32_t *reg = fdt_getprop(blob, mc, "reg", &len);
+
+	ck_assert_int_eq(len, 16);
+	ck_assert_uint_eq(fdt32_to_cpu(reg[1]), 0xf0200000);
+	ck_assert_uint_eq(fdt32_to_cpu(reg[3]), 0x40);
+	free(blob);
+	config_free(config);
+}
+END_TEST
+
 Suite *vfio_fslmc_suite(void)
 {
 	Suite *s = suite_create("vfio_fslmc");
@@ -514,6 +617,10 @@ Suite *vfio_fslmc_suite(void)
 	tcase_add_test(t, hotplugged_dpmcp_is_attached_lazily);
 	tcase_add_test(t, unattachable_objects_get_no_resource);
 	tcase_add_test(t, hostile_stream);
+	suite_add_tcase(s, t);
+	t = tcase_create("personalities");
+	tcase_add_test(t, personality_config_errors);
+	tcase_add_test(t, personality_dt_nodes_without_the_device);
 	suite_add_tcase(s, t);
 	return s;
 }
