@@ -181,10 +181,20 @@ static void log_group_members(const struct vfio_device *dev)
 		return;
 	}
 	while ((entry = readdir(dir))) {
+		char link[PATH_MAX + 300], driver[PATH_MAX] = "";
+
 		if (entry->d_name[0] == '.')
 			continue;
-		int n = snprintf(list + used, sizeof(list) - used, "%s%s", count ? ", " : "",
-				 entry->d_name);
+		snprintf(link, sizeof(link), "%s/%s/driver", path, entry->d_name);
+		ssize_t len = readlink(link, driver, sizeof(driver) - 1);
+		const char *base = "none";
+
+		if (len > 0) {
+			driver[len] = '\0';
+			base = strrchr(driver, '/') ? strrchr(driver, '/') + 1 : driver;
+		}
+		int n = snprintf(list + used, sizeof(list) - used, "%s%s (driver %s)",
+				 count ? ", " : "", entry->d_name, base);
 
 		count++;
 		if (n > 0 && (size_t)n < sizeof(list) - used)
@@ -192,8 +202,8 @@ static void log_group_members(const struct vfio_device *dev)
 	}
 	closedir(dir);
 	log_error("%s: IOMMU group %d has %u device(s): %s. Every one must be bound to a "
-		  "VFIO driver (or no driver) and passed to this VM, which binds them all to "
-		  "one iommufd", WHO(dev), dev->iommu_group, count, list);
+		  "VFIO driver (or to none), and no other process may hold one; pass them all to "
+		  "this VM, which binds them to one iommufd", WHO(dev), dev->iommu_group, count, list);
 }
 
 /* ---- info ---- */
