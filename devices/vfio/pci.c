@@ -45,11 +45,17 @@ static int cdev_disable(void *opaque, unsigned index)
 	return vfio_irq_disable(opaque, index);
 }
 
+static int cdev_set_unmask_eventfd(void *opaque, unsigned index, int fd)
+{
+	return vfio_irq_set_unmask_eventfd(opaque, index, fd);
+}
+
 const struct vfio_pci_io vfio_pci_cdev_io = {
 	.region_read = cdev_region_read,
 	.region_write = cdev_region_write,
 	.set_eventfds = cdev_set_eventfds,
 	.disable = cdev_disable,
+	.set_unmask_eventfd = cdev_set_unmask_eventfd,
 };
 
 /* ---- config ---- */

@@ -50,6 +50,8 @@ struct vfio_pci_io {
 			    const int *fds);
 	/* SET_IRQS DATA_NONE|TRIGGER, count 0: the index off. */
 	int (*disable)(void *opaque, unsigned index);
+	/* SET_IRQS UNMASK|EVENTFD on vector 0: signalling fd unmasks (INTx). */
+	int (*set_unmask_eventfd)(void *opaque, unsigned index, int fd);
 };
 
 extern const struct vfio_pci_io vfio_pci_cdev_io; /* opaque: struct vfio_device * */
@@ -174,6 +176,8 @@ void vfio_pci_msix_free(struct vfio_pci *pci);
 /* ---- pci_intx.c ---- */
 
 int vfio_pci_intx_init(struct vfio_pci *pci, struct vm *vm);
+/* The trigger eventfd fired (event loop callback; callable from tests). */
+void vfio_pci_intx_service(struct vfio_pci *pci);
 /* COMMAND.INTX_DISABLE may have changed. fn.lock held. */
 void vfio_pci_intx_command(struct vfio_pci *pci, uint16_t command);
 void vfio_pci_intx_free(struct vfio_pci *pci);

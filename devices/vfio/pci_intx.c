@@ -46,9 +46,8 @@ static bool intx_disabled(struct vfio_pci *pci)
 }
 
 /* Event thread: the device raised INTx (and the host masked it). */
-static void on_trigger(void *opaque, uint32_t events)
+void vfio_pci_intx_service(struct vfio_pci *pci)
 {
-	struct vfio_pci *pci = opaque;
 	struct vfio_pci_intx *intx = &pci->intx;
 	uint64_t count;
 
@@ -65,6 +64,11 @@ static void on_trigger(void *opaque, uint32_t events)
 		atomic_store(&intx->asserted, true);
 		ioapic_set_level(pci->vm->ioapic, (unsigned)intx->pin, true);
 	}
+}
+
+static void on_trigger(void *opaque, uint32_t events)
+{
+	vfio_pci_intx_service(opaque);
 }
 
 /* vCPU thread, IOAPIC lock held: the guest EOI'd our pin. Returns the new level. */
@@ -128,7 +132,8 @@ int vfio_pci_intx_init(struct vfio_pci *pci, struct vm *vm)
 	intx->loop_added = true;
 	if ((rc = pci->io->set_eventfds(pci->io_opaque, VFIO_PCI_INTX_IRQ_INDEX, 0, 1,
 					&intx->trigger_fd)) ||
-	    (rc = vfio_irq_set_unmask_eventfd(&pci->dev, VFIO_PCI_INTX_IRQ_INDEX, intx->unmask_fd)))
+	    (rc = pci->io->set_unmask_eventfd(pci->io_opaque, VFIO_PCI_INTX_IRQ_INDEX,
+					      intx->unmask_fd)))
 		return rc;
 	intx->host_enabled = true;
 	pci->fn.config[PCI_INTERRUPT_PIN] = device_pin;

@@ -15,10 +15,14 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "devices/device.h"
+#include "devices/ioapic.h"
 #include "devices/pci/config.h"
 #include "devices/pci/msix.h"
 #include "devices/vfio/pci.h"
+#include "kvm_fixture.h"
 #include "suites.h"
+#include "vmm/vm.h"
 
 #define VECTORS     9
 #define BAR0_SIZE   0x10000u
@@ -31,6 +35,7 @@ struct fake_device {
 	uint8_t bar0[BAR0_SIZE];
 	unsigned command_writes;
 	int msix_fds[VECTORS];
+	int intx_trigger, intx_unmask;   /* the VMM's INTx eventfds */
 	bool msix_enabled;
 	unsigned set_calls, disable_calls;
 };
@@ -74,6 +79,11 @@ static int fake_set_eventfds(void *opaque, unsigned index, unsigned start, unsig
 {
 	struct fake_device *d = opaque;
 
+	if (index == VFIO_PCI_INTX_IRQ_INDEX) {
+		ck_assert_uint_eq(start + count, 1);
+		d->intx_trigger = fds[0];
+		return 0;
+	}
 	ck_assert_uint_eq(index, VFIO_PCI_MSIX_IRQ_INDEX);
 	ck_assert_uint_le(start + count, VECTORS);
 	for (unsigned i = 0; i < count; i++)
@@ -94,9 +104,19 @@ static int fake_disable(void *opaque, unsigned index)
 	return 0;
 }
 
+static int fake_set_unmask(void *opaque, unsigned index, int fd)
+{
+	struct fake_device *d = opaque;
+
+	ck_assert_uint_eq(index, VFIO_PCI_INTX_IRQ_INDEX);
+	d->intx_unmask = fd;
+	return 0;
+}
+
 static const struct vfio_pci_io fake_io = {
 	.region_read = fake_read, .region_write = fake_write,
 	.set_eventfds = fake_set_eventfds, .disable = fake_disable,
+	.set_unmask_eventfd = fake_set_unmask,
 };
 
 /* The device interrupts on `vector`: what vfio-pci does, signal the trigger eventfd. */
@@ -167,6 +187,7 @@ static void build_fake(void)
 	memset(&fake, 0, sizeof(fake));
 	for (unsigned i = 0; i < VECTORS; i++)
 		fake.msix_fds[i] = -1;
+	fake.intx_trigger = fake.intx_unmask = -1;
 	put16(c, PCI_VENDOR_ID, 0x8086);
 	put16(c, PCI_DEVICE_ID, 0x0b25);
 	put32(c, PCI_REVISION_ID, 0x08800001);       /* class 0x088000, revision 1 */
@@ -548,6 +569,123 @@ START_TEST(reset_turns_msix_off)
 }
 END_TEST
 
+/* ---- INTx on a real KVM VM with the user-space IOAPIC (no vCPUs) ---- */
+
+#define INTX_PIN    5
+#define INTX_VECTOR 0x40
+
+static struct vm vm;
+static struct vm_config *ioapic_config;
+
+static void intx_setup(void)
+{
+	static const char text[] = "[vm]\nimage = \"x\"\n[devices.ioapic]\ntype = \"ioapic\"\n";
+	struct config_error error;
+
+	kvm_fixture_open(&vm, 0);
+	ioapic_config = config_parse("t.toml", text, strlen(text), NULL, 0, &error);
+	ck_assert_msg(ioapic_config != NULL, "%s", error.message);
+	ck_assert_int_eq(ioapic_config->devices[0]->model->realize(ioapic_config->devices[0], &vm),
+			 0);
+	setup();
+	pci->vm = &vm;
+	pci->dev.irqs[VFIO_PCI_INTX_IRQ_INDEX].count = 1;
+	pci->intx.pin = INTX_PIN;
+	pci->intx.trigger_fd = pci->intx.unmask_fd = -1;
+	ck_assert_int_eq(vfio_pci_intx_init(pci, &vm), 0);
+}
+
+static void intx_teardown(void)
+{
+	vfio_pci_intx_free(pci);
+	teardown();
+	ioapic_config->devices[0]->model->unrealize(ioapic_config->devices[0], &vm);
+	config_free(ioapic_config);
+	kvm_fixture_close(&vm);
+}
+
+static uint32_t rte_low(void)
+{
+	uint32_t index = 0x10 + 2 * INTX_PIN, value = 0;
+
+	ck_assert(bus_access(&vm.mmio_bus, IOAPIC_BASE, true, &index, 4));
+	ck_assert(bus_access(&vm.mmio_bus, IOAPIC_BASE + 0x10, false, &value, 4));
+	return value;
+}
+
+static void rte_program(bool level)
+{
+	uint32_t index = 0x10 + 2 * INTX_PIN, value = INTX_VECTOR | (level ? 1u << 15 : 0);
+
+	ck_assert(bus_access(&vm.mmio_bus, IOAPIC_BASE, true, &index, 4));
+	ck_assert(bus_access(&vm.mmio_bus, IOAPIC_BASE + 0x10, true, &value, 4));
+}
+
+#define REMOTE_IRR (1u << 14)
+
+/* The device asserts INTx: vfio-pci signals the trigger eventfd. */
+static void device_intx(void)
+{
+	uint64_t one = 1;
+
+	ck_assert_int_ge(fake.intx_trigger, 0);
+	ck_assert_int_eq(write(fake.intx_trigger, &one, sizeof(one)), sizeof(one));
+	vfio_pci_intx_service(pci); /* what the event loop runs */
+}
+
+/* How often the VMM told the host to unmask since the last call. */
+static uint64_t unmasks(void)
+{
+	uint64_t count = 0;
+
+	ck_assert_int_ge(fake.intx_unmask, 0);
+	if (read(fake.intx_unmask, &count, sizeof(count)) != sizeof(count))
+		return 0;
+	return count;
+}
+
+START_TEST(intx_config_and_resample_at_eoi)
+{
+	ck_assert_uint_eq(cfg_read(PCI_INTERRUPT_PIN, 1), 1);
+	ck_assert_uint_eq(cfg_read(PCI_INTERRUPT_LINE, 1), INTX_PIN);
+	cfg_write(PCI_INTERRUPT_LINE, 1, 9); /* the routing is not scratch here */
+	ck_assert_uint_eq(cfg_read(PCI_INTERRUPT_LINE, 1), INTX_PIN);
+
+	rte_program(true);
+	device_intx();
+	ck_assert_uint_eq(rte_low() & REMOTE_IRR, REMOTE_IRR); /* delivered, awaiting EOI */
+	ck_assert_uint_eq(unmasks(), 0);                        /* host line stays masked */
+	ioapic_eoi(vm.ioapic, INTX_VECTOR);
+	ck_assert_uint_eq(unmasks(), 1);                        /* resampled */
+	ck_assert_uint_eq(rte_low() & REMOTE_IRR, 0);           /* deasserted: no re-delivery */
+	/* An EOI with nothing pending unmasks nothing. */
+	ioapic_eoi(vm.ioapic, INTX_VECTOR);
+	ck_assert_uint_eq(unmasks(), 0);
+}
+END_TEST
+
+START_TEST(intx_disable_holds_the_line)
+{
+	rte_program(true);
+	cfg_write(PCI_COMMAND, 2, PCI_COMMAND_INTX_DISABLE);
+	device_intx();
+	ck_assert_uint_eq(rte_low() & REMOTE_IRR, 0);
+	cfg_write(PCI_COMMAND, 2, 0);                          /* pending: now asserted */
+	ck_assert_uint_eq(rte_low() & REMOTE_IRR, REMOTE_IRR);
+	ioapic_eoi(vm.ioapic, INTX_VECTOR);
+	ck_assert_uint_eq(unmasks(), 1);
+}
+END_TEST
+
+START_TEST(intx_edge_pin_is_pulsed)
+{
+	rte_program(false);
+	device_intx();
+	ck_assert_uint_eq(unmasks(), 1); /* no EOI will come: unmasked at once */
+	ck_assert_uint_eq(rte_low() & REMOTE_IRR, 0);
+}
+END_TEST
+
 Suite *vfio_pci_config_suite(void)
 {
 	Suite *suite = suite_create("vfio_pci_config");
@@ -564,6 +702,12 @@ Suite *vfio_pci_config_suite(void)
 	tcase_add_test(tc, msix_enable_mask_pending);
 	tcase_add_test(tc, msix_hostile_table_access);
 	tcase_add_test(tc, reset_turns_msix_off);
+	suite_add_tcase(suite, tc);
+	tc = tcase_create("intx");
+	tcase_add_checked_fixture(tc, intx_setup, intx_teardown);
+	tcase_add_test(tc, intx_config_and_resample_at_eoi);
+	tcase_add_test(tc, intx_disable_holds_the_line);
+	tcase_add_test(tc, intx_edge_pin_is_pulsed);
 	suite_add_tcase(suite, tc);
 	return suite;
 }
