@@ -72,6 +72,7 @@ struct vfio_pci_bar {
 	unsigned map_count;
 	struct vfio_pci_map maps[VFIO_PCI_MAX_MAPS];
 	uint64_t mapped_base;       /* guest address the memslots sit at; 0: none */
+	bool slot_warned;           /* a refused memslot is warned once (guest-triggered) */
 };
 
 struct vfio_pci_msix_layout {

@@ -210,10 +210,13 @@ static void add_slots(struct vfio_pci *pci, struct vfio_pci_bar *bar, uint64_t b
 		int slot = vm_add_ram_slot(pci->vm, base + map->offset, map->size, map->host);
 
 		if (slot < 0) {
-			log_warn("vfio-pci '%s': BAR%u at %#llx: memslot for [%#llx, +%#llx): %s; "
-				 "trapped instead", pci->name, bar->index, (unsigned long long)base,
-				 (unsigned long long)map->offset, (unsigned long long)map->size,
-				 strerror(-slot));
+			/* Overlapping BARs are the guest's doing: say it once, then quietly. */
+			log_message(bar->slot_warned ? LOG_DEBUG : LOG_WARN,
+				    "vfio-pci '%s': BAR%u at %#llx: memslot for [%#llx, +%#llx): %s; "
+				    "trapped instead", pci->name, bar->index, (unsigned long long)base,
+				    (unsigned long long)map->offset, (unsigned long long)map->size,
+				    strerror(-slot));
+			bar->slot_warned = true;
 			continue;
 		}
 		map->slot = slot;
