@@ -351,7 +351,7 @@ static int scan_container(struct fslmc_fwd *fwd, int container, uint16_t token)
 		int obj = fslmc_fwd_find(fwd, kind, id);
 
 		if (obj < 0 && (obj = new_object(fwd, kind, id, container)) < 0)
-			return -ENOSPC;
+			continue; /* logged: the guest can list it but not reach it */
 		fwd->objs[obj].container = container;
 		fwd->objs[obj].irq_count = cmd.params[10];
 		fwd->objs[obj].region_count = cmd.params[11];
