@@ -20,6 +20,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "devices/vfio/iommufd.h"
@@ -107,9 +109,23 @@ static bool is_vfio_name(const char *name)
 	return true;
 }
 
+/* The basename of the driver <sysfs>/driver points to, or "no driver". */
+static const char *driver_name(const char *sysfs, char *buf, size_t len)
+{
+	char link[PATH_MAX];
+
+	snprintf(link, sizeof(link), "%s/driver", sysfs);
+	ssize_t n = readlink(link, buf, len - 1);
+
+	if (n <= 0)
+		return "no driver";
+	buf[n] = '\0';
+	return strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf;
+}
+
 static int find_cdev(struct vfio_device *dev)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], driver[PATH_MAX];
 	DIR *dir;
 	struct dirent *entry;
 	int found = 0;
@@ -117,14 +133,21 @@ static int find_cdev(struct vfio_device *dev)
 	snprintf(path, sizeof(path), "%s/vfio-dev", dev->sysfs);
 	dir = opendir(path);
 	if (!dir) {
-		int rc = -errno;
+		int err = errno;
 
-		log_error("%s: %s: %s: the device is not bound to a VFIO driver with device "
-			  "cdevs (bind it: echo vfio-pci > %s/driver_override and write its "
-			  "address to /sys/bus/pci/drivers_probe; the kernel needs "
-			  "CONFIG_VFIO_DEVICE_CDEV, Linux 6.6+)", WHO(dev), path, strerror(errno),
-			  dev->sysfs);
-		return rc;
+		/* A mistyped address is not a binding problem: say which it is. */
+		if (err == ENOENT && access(dev->sysfs, F_OK) != 0) {
+			log_error("%s: %s does not exist: no such device (check the address; the "
+				  "bus's devices are listed in /sys/bus/<bus>/devices)", WHO(dev),
+				  dev->sysfs);
+			return -ENOENT;
+		}
+		log_error("%s: %s: %s: the device (driver: %s) is not bound to a VFIO driver "
+			  "with device cdevs (bind it: echo vfio-pci > %s/driver_override and "
+			  "write its address to /sys/bus/pci/drivers_probe; the kernel needs "
+			  "CONFIG_VFIO_DEVICE_CDEV, Linux 6.6+)", WHO(dev), path, strerror(err),
+			  driver_name(dev->sysfs, driver, sizeof(driver)), dev->sysfs);
+		return -err;
 	}
 	while ((entry = readdir(dir))) {
 		if (!is_vfio_name(entry->d_name))
@@ -356,13 +379,71 @@ static int get_infos(struct vfio_device *dev)
 
 /* ---- open / close ---- */
 
+static const char *file_kind(mode_t mode)
+{
+	return S_ISREG(mode) ? "a regular file" : S_ISDIR(mode) ? "a directory" :
+	       S_ISFIFO(mode) ? "a pipe" : S_ISSOCK(mode) ? "a socket" :
+	       S_ISBLK(mode) ? "a block device" : "an anonymous inode (eventfd, epoll, KVM...)";
+}
+
+/*
+ * fd = N must be a VFIO device cdev. Anything else would only fail at BIND
+ * with an errno that blames the kernel (ENOTTY: "too old"), and an fd the
+ * parent did not pass may be one the VMM opened itself, which the device
+ * would then own and close. Checked before the device takes the fd.
+ */
+static int check_source_fd(struct vfio_device *dev, int fd)
+{
+	char link[64], target[PATH_MAX];
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		int err = errno;
+
+		log_error("%s: fd %d: %s: the parent process must pass an open VFIO cdev "
+			  "(/dev/vfio/devices/vfioN) as fd %d, without FD_CLOEXEC", WHO(dev), fd,
+			  strerror(err), fd);
+		return -err;
+	}
+	/* An fd that survived exec has FD_CLOEXEC clear; the VMM opens all of its own with it. */
+	int flags = fcntl(fd, F_GETFD);
+
+	if (flags >= 0 && (flags & FD_CLOEXEC)) {
+		log_error("%s: fd %d was not passed by the parent process: it is close-on-exec, so "
+			  "the VMM opened it itself; the parent must pass an open VFIO cdev "
+			  "(/dev/vfio/devices/vfioN) as fd %d, without FD_CLOEXEC", WHO(dev), fd, fd);
+		return -EBADF;
+	}
+	if (!S_ISCHR(st.st_mode)) {
+		log_error("%s: fd %d is %s, not a VFIO device cdev (/dev/vfio/devices/vfioN)",
+			  WHO(dev), fd, file_kind(st.st_mode));
+		return -ENODEV;
+	}
+	/* sysfs names what a character device is; without sysfs, BIND decides. */
+	snprintf(link, sizeof(link), "/sys/dev/char/%u:%u", major(st.st_rdev), minor(st.st_rdev));
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+
+	if (n <= 0)
+		return 0;
+	target[n] = '\0';
+	if (!strstr(target, "/vfio-dev/vfio")) {
+		log_error("%s: fd %d is character device %u:%u (%s), not a VFIO device cdev "
+			  "(/dev/vfio/devices/vfioN; legacy /dev/vfio/GROUP fds are not supported)",
+			  WHO(dev), fd, major(st.st_rdev), minor(st.st_rdev), target);
+		return -ENODEV;
+	}
+	return 0;
+}
+
 static int open_cdev(struct vfio_device *dev, const struct vfio_source *source)
 {
 	int rc;
 
 	if (source->fd >= 0) {
-		dev->fd = source->fd;
 		snprintf(dev->cdev, sizeof(dev->cdev), "fd %d", source->fd);
+		if ((rc = check_source_fd(dev, source->fd)))
+			return rc;
+		dev->fd = source->fd;
 		return 0;
 	}
 	if ((rc = find_cdev(dev)))
