@@ -304,7 +304,16 @@ void vfio_region_parse(struct vfio_region *region, const struct vfio_region_info
 	}
 }
 
-static int get_region_info(struct vfio_device *dev, unsigned index)
+/* The kernel: what the info queries are when nobody substitutes a fake one. */
+static int ioctl_query(void *opaque, unsigned long request, void *arg)
+{
+	const struct vfio_device *dev = opaque;
+
+	return ioctl(dev->fd, request, arg) < 0 ? -errno : 0;
+}
+
+static int get_region_info(struct vfio_device *dev, unsigned index, vfio_query_fn query,
+			   void *opaque)
 {
 	size_t len = sizeof(struct vfio_region_info) + 256;
 	struct vfio_region_info *info = NULL;
@@ -320,12 +329,12 @@ static int get_region_info(struct vfio_device *dev, unsigned index)
 		memset(info, 0, len);
 		info->argsz = (uint32_t)len;
 		info->index = index;
-		if (ioctl(dev->fd, VFIO_DEVICE_GET_REGION_INFO, info) < 0) {
-			int rc = -errno;
+		int rc = query(opaque, VFIO_DEVICE_GET_REGION_INFO, info);
 
+		if (rc) {
 			log_error("%s: VFIO_DEVICE_GET_REGION_INFO %u: %s (errno %d): %s", WHO(dev),
-				  index, strerror(errno), errno,
-				  vfio_explain("VFIO_DEVICE_GET_REGION_INFO", errno));
+				  index, strerror(-rc), -rc,
+				  vfio_explain("VFIO_DEVICE_GET_REGION_INFO", -rc));
 			free(info);
 			return rc;
 		}
@@ -341,34 +350,33 @@ static int get_region_info(struct vfio_device *dev, unsigned index)
 	return 0;
 }
 
-static int get_infos(struct vfio_device *dev)
+int vfio_device_read_info(struct vfio_device *dev, vfio_query_fn query, void *opaque)
 {
-	dev->info = (struct vfio_device_info){ .argsz = sizeof(dev->info) };
-	if (ioctl(dev->fd, VFIO_DEVICE_GET_INFO, &dev->info) < 0) {
-		int rc = -errno;
+	int rc;
 
-		log_error("%s: VFIO_DEVICE_GET_INFO: %s (errno %d): %s", WHO(dev), strerror(errno),
-			  errno, vfio_explain("VFIO_DEVICE_GET_INFO", errno));
+	if (!query) {
+		query = ioctl_query;
+		opaque = dev;
+	}
+	dev->info = (struct vfio_device_info){ .argsz = sizeof(dev->info) };
+	if ((rc = query(opaque, VFIO_DEVICE_GET_INFO, &dev->info))) {
+		log_error("%s: VFIO_DEVICE_GET_INFO: %s (errno %d): %s", WHO(dev), strerror(-rc),
+			  -rc, vfio_explain("VFIO_DEVICE_GET_INFO", -rc));
 		return rc;
 	}
 	if (dev->info.num_regions > VFIO_MAX_REGIONS)
 		log_warn("%s: %u regions; only the first %u are used", WHO(dev),
 			 dev->info.num_regions, VFIO_MAX_REGIONS);
 	for (unsigned i = 0; i < dev->info.num_regions && i < VFIO_MAX_REGIONS; i++) {
-		int rc = get_region_info(dev, i);
-
-		if (rc)
+		if ((rc = get_region_info(dev, i, query, opaque)))
 			return rc;
 	}
 	for (unsigned i = 0; i < dev->info.num_irqs && i < VFIO_MAX_IRQ_INDEXES; i++) {
 		struct vfio_irq_info irq = { .argsz = sizeof(irq), .index = i };
 
-		if (ioctl(dev->fd, VFIO_DEVICE_GET_IRQ_INFO, &irq) < 0) {
-			int rc = -errno;
-
+		if ((rc = query(opaque, VFIO_DEVICE_GET_IRQ_INFO, &irq))) {
 			log_error("%s: VFIO_DEVICE_GET_IRQ_INFO %u: %s (errno %d): %s", WHO(dev), i,
-				  strerror(errno), errno,
-				  vfio_explain("VFIO_DEVICE_GET_IRQ_INFO", errno));
+				  strerror(-rc), -rc, vfio_explain("VFIO_DEVICE_GET_IRQ_INFO", -rc));
 			return rc;
 		}
 		dev->irqs[i].flags = irq.flags;
@@ -518,7 +526,7 @@ static int open_steps(struct vfio_device *dev, const struct vfio_source *source)
 	} else {
 		log_info("%s: not attached to an IOAS: DMA stays blocked by the IOMMU", WHO(dev));
 	}
-	if ((rc = get_infos(dev)))
+	if ((rc = vfio_device_read_info(dev, NULL, NULL)))
 		return rc;
 	vfio_iommufd_kvm_add(dev->vm, dev->fd, WHO(dev));
 	dev->kvm_added = true;

@@ -127,6 +127,19 @@ bool vfio_region_mmappable(const struct vfio_device *dev, unsigned index, uint64
 void vfio_region_parse(struct vfio_region *region, const struct vfio_region_info *info,
 		       size_t len);
 
+/*
+ * How the info ioctls reach the kernel: 0 or -errno, *arg filled in as
+ * ioctl(2) fills it. The fuzzer stands in a hostile kernel here.
+ */
+typedef int (*vfio_query_fn)(void *opaque, unsigned long request, void *arg);
+/*
+ * GET_INFO, then GET_REGION_INFO (growing the buffer once when the
+ * capabilities do not fit) and GET_IRQ_INFO of every index that fits the
+ * arrays, into dev->info, dev->regions and dev->irqs. query NULL: ioctl(2)
+ * on dev->fd. Returns 0 or -errno (logged).
+ */
+int vfio_device_read_info(struct vfio_device *dev, vfio_query_fn query, void *opaque);
+
 /* Human text for errno on a given VFIO/iommufd call ("another owner of the IOMMU group"...). */
 const char *vfio_explain(const char *call, int err);
 

@@ -352,6 +352,77 @@ START_TEST(region_parse_hostile_chains)
 }
 END_TEST
 
+/* ---- the info queries against a scripted kernel ---- */
+
+struct scripted_kernel {
+	unsigned calls, fail_at;
+	uint32_t regions, irqs;
+};
+
+static int scripted_query(void *opaque, unsigned long request, void *arg)
+{
+	struct scripted_kernel *k = opaque;
+	const uint64_t area[1][2] = { { 0x1000, 0x1000 } };
+
+	if (++k->calls == k->fail_at)
+		return -ENODEV;
+	if (request == VFIO_DEVICE_GET_INFO) {
+		struct vfio_device_info *info = arg;
+
+		info->flags = VFIO_DEVICE_FLAGS_PCI;
+		info->num_regions = k->regions;
+		info->num_irqs = k->irqs;
+	} else if (request == VFIO_DEVICE_GET_REGION_INFO) {
+		struct region_answer *a = arg;
+		uint32_t index = a->info.index, argsz = a->info.argsz;
+
+		/* Region 1's capability needs more room than offered first (2.3). */
+		if (index == 1 && argsz < sizeof(a->info) + 1024) {
+			a->info.argsz = sizeof(a->info) + 1024;
+			a->info.flags = VFIO_REGION_INFO_FLAG_CAPS;
+			return 0;
+		}
+		ck_assert_uint_ge(argsz, sizeof(a->info) + 32);
+		a->info.flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_MMAP |
+				(index == 1 ? VFIO_REGION_INFO_FLAG_CAPS : 0);
+		a->info.size = 0x4000;
+		a->info.offset = (uint64_t)index << VMM_VFIO_REGION_SHIFT;
+		if (index == 1) {
+			a->info.cap_offset = sizeof(a->info);
+			put_sparse(a, sizeof(a->info), 0, 1, area);
+		}
+	} else {
+		struct vfio_irq_info *irq = arg;
+
+		ck_assert_uint_eq(request, VFIO_DEVICE_GET_IRQ_INFO);
+		irq->flags = VFIO_IRQ_INFO_EVENTFD;
+		irq->count = irq->index + 1;
+	}
+	return 0;
+}
+
+START_TEST(read_info_through_a_query)
+{
+	struct scripted_kernel k = { .regions = 20, .irqs = 3 };
+	struct vfio_device dev = { .name = "t", .fd = -1 };
+
+	ck_assert_int_eq(vfio_device_read_info(&dev, scripted_query, &k), 0);
+	/* GET_INFO, 16 regions (one asked twice), 3 IRQs: the rest is never asked for. */
+	ck_assert_uint_eq(k.calls, 1 + VFIO_MAX_REGIONS + 1 + 3);
+	ck_assert(dev.regions[0].present);
+	ck_assert_uint_eq(dev.regions[0].area_count, 1);
+	ck_assert_uint_eq(dev.regions[1].area_count, 1);
+	ck_assert_uint_eq(dev.regions[1].areas[0].offset, 0x1000);
+	ck_assert_uint_eq(dev.regions[15].offset, 15ull << 40);
+	ck_assert_uint_eq(dev.irqs[2].count, 3);
+	ck_assert_uint_eq(dev.irqs[3].count, 0);
+	/* A failing query fails the whole read with its errno. */
+	k = (struct scripted_kernel){ .regions = 2, .irqs = 2, .fail_at = 4 };
+	memset(&dev, 0, sizeof(dev));
+	ck_assert_int_eq(vfio_device_read_info(&dev, scripted_query, &k), -ENODEV);
+}
+END_TEST
+
 START_TEST(iova_coverage)
 {
 	const struct iommu_iova_range x86[2] = {
@@ -397,6 +468,7 @@ Suite *vfio_uapi_suite(void)
 	tcase_add_test(tc, vfio_ioctls_and_flags);
 	tcase_add_test(tc, region_parse_plain_and_sparse);
 	tcase_add_test(tc, region_parse_hostile_chains);
+	tcase_add_test(tc, read_info_through_a_query);
 	tcase_add_test(tc, iova_coverage);
 	tcase_add_test(tc, errno_explanations);
 	suite_add_tcase(suite, tc);
