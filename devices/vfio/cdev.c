@@ -274,7 +274,13 @@ void vfio_region_parse(struct vfio_region *region, const struct vfio_region_info
 	region->flags = info->flags;
 	region->size = info->size;
 	region->offset = info->offset;
-	region->present = info->size > 0;
+	/*
+	 * Accesses reach file offset region->offset + n as an off_t: a range
+	 * that wraps, or ends past what an off_t holds, would land in another
+	 * region's range (or at a negative offset). Such a region is unusable.
+	 */
+	region->present = info->size > 0 && info->offset <= INT64_MAX &&
+			  info->size <= (uint64_t)INT64_MAX - info->offset;
 	if (!region->present)
 		return;
 	uint32_t offset = (info->flags & VFIO_REGION_INFO_FLAG_CAPS) ? info->cap_offset : 0;
@@ -346,6 +352,10 @@ static int get_region_info(struct vfio_device *dev, unsigned index, vfio_query_f
 	size_t valid = info->argsz < len ? info->argsz : len;
 
 	vfio_region_parse(&dev->regions[index], info, valid);
+	if (valid >= sizeof(*info) && info->size && !dev->regions[index].present)
+		log_warn("%s: region %u: the kernel's file range [%#llx, +%#llx) wraps or does not "
+			 "fit an off_t; region ignored", WHO(dev), index,
+			 (unsigned long long)info->offset, (unsigned long long)info->size);
 	free(info);
 	return 0;
 }

@@ -423,6 +423,41 @@ START_TEST(read_info_through_a_query)
 }
 END_TEST
 
+/*
+ * Accesses go to file offset region.offset + n as an off_t: a range that
+ * wraps (or passes INT64_MAX) would alias another region or go negative.
+ */
+START_TEST(region_parse_file_range_must_fit)
+{
+	struct region_answer a;
+	struct vfio_region r;
+	struct vfio_device dev = { .fd = 1 };
+
+	answer_init(&a, VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_MMAP, 0x2000);
+	a.info.offset = 0xfffffffffffff000ull;
+	vfio_region_parse(&r, &a.info, sizeof(a));
+	ck_assert(!r.present);
+	ck_assert_uint_eq(r.area_count, 0);
+	dev.regions[0] = r;
+	ck_assert(!vfio_region_mmappable(&dev, 0, 0, 0x1000));
+	/* Past INT64_MAX without wrapping: no off_t reaches it either. */
+	a.info.offset = 1ull << 62;
+	a.info.size = 1ull << 62;
+	vfio_region_parse(&r, &a.info, sizeof(a));
+	ck_assert(!r.present);
+	a.info.offset = 1ull << 63;
+	a.info.size = 0x1000;
+	vfio_region_parse(&r, &a.info, sizeof(a));
+	ck_assert(!r.present);
+	/* The largest range that fits is fine. */
+	a.info.offset = (1ull << 62) - 0x1000;
+	a.info.size = 1ull << 62;
+	vfio_region_parse(&r, &a.info, sizeof(a));
+	ck_assert(r.present);
+	ck_assert_uint_eq(r.area_count, 1);
+}
+END_TEST
+
 START_TEST(iova_coverage)
 {
 	const struct iommu_iova_range x86[2] = {
@@ -469,6 +504,7 @@ Suite *vfio_uapi_suite(void)
 	tcase_add_test(tc, region_parse_plain_and_sparse);
 	tcase_add_test(tc, region_parse_hostile_chains);
 	tcase_add_test(tc, read_info_through_a_query);
+	tcase_add_test(tc, region_parse_file_range_must_fit);
 	tcase_add_test(tc, iova_coverage);
 	tcase_add_test(tc, errno_explanations);
 	suite_add_tcase(suite, tc);
