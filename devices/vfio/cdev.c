@@ -233,7 +233,9 @@ static void log_group_members(const struct vfio_device *dev)
 
 static bool cap_header_ok(uint32_t offset, size_t len)
 {
-	return offset >= sizeof(struct vfio_region_info) && offset % 4 == 0 &&
+	/* 8-aligned, as the kernel lays capabilities out (their structs hold u64s):
+	 * a misaligned one would be read through a misaligned pointer. */
+	return offset >= sizeof(struct vfio_region_info) && offset % 8 == 0 &&
 	       offset <= len - sizeof(struct vfio_info_cap_header) &&
 	       len >= sizeof(struct vfio_info_cap_header);
 }

@@ -122,9 +122,10 @@ bool vfio_region_mmappable(const struct vfio_device *dev, unsigned index, uint64
  * Parse a GET_REGION_INFO answer (info, `len` valid bytes) into region:
  * flags, size, offset and the mmappable areas (SPARSE_MMAP capability, or
  * the whole region). Hostile chains (offsets outside the buffer, loops,
- * areas outside the region) are cut, never followed. A region whose file
- * range [offset, offset + size) wraps or ends past INT64_MAX is not
- * present: no off_t reaches it. Pure: unit-tested.
+ * capabilities not 8-aligned as the kernel lays them out, areas outside
+ * the region) are cut, never followed. A region whose file range
+ * [offset, offset + size) wraps or ends past INT64_MAX is not present: no
+ * off_t reaches it. Pure: unit-tested.
  */
 void vfio_region_parse(struct vfio_region *region, const struct vfio_region_info *info,
 		       size_t len);

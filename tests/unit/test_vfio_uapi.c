@@ -458,6 +458,31 @@ START_TEST(region_parse_file_range_must_fit)
 }
 END_TEST
 
+/* The kernel 8-aligns capabilities (they hold u64s); one that is not is cut, not read. */
+START_TEST(region_parse_misaligned_capability)
+{
+	struct region_answer a;
+	struct vfio_region r;
+	const uint64_t area[1][2] = { { 0, 0x1000 } };
+	uint32_t flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_MMAP |
+			 VFIO_REGION_INFO_FLAG_CAPS;
+
+	answer_init(&a, flags, 0x2000);
+	a.info.cap_offset = sizeof(a.info) + 4;
+	put_sparse(&a, sizeof(a.info) + 4, 0, 1, area);
+	vfio_region_parse(&r, &a.info, sizeof(a));
+	ck_assert_uint_eq(r.area_count, 1);
+	ck_assert_uint_eq(r.areas[0].size, 0x2000); /* no capability: the whole region */
+	/* The same capability 8-aligned is followed. */
+	answer_init(&a, flags, 0x2000);
+	a.info.cap_offset = sizeof(a.info) + 8;
+	put_sparse(&a, sizeof(a.info) + 8, 0, 1, area);
+	vfio_region_parse(&r, &a.info, sizeof(a));
+	ck_assert_uint_eq(r.area_count, 1);
+	ck_assert_uint_eq(r.areas[0].size, 0x1000);
+}
+END_TEST
+
 START_TEST(iova_coverage)
 {
 	const struct iommu_iova_range x86[2] = {
@@ -505,6 +530,7 @@ Suite *vfio_uapi_suite(void)
 	tcase_add_test(tc, region_parse_hostile_chains);
 	tcase_add_test(tc, read_info_through_a_query);
 	tcase_add_test(tc, region_parse_file_range_must_fit);
+	tcase_add_test(tc, region_parse_misaligned_capability);
 	tcase_add_test(tc, iova_coverage);
 	tcase_add_test(tc, errno_explanations);
 	suite_add_tcase(suite, tc);
