@@ -141,7 +141,8 @@ uint64_t fslmc_fwd_map_portal(struct fslmc_fwd *fwd, unsigned obj)
 uint64_t fslmc_fwd_map_region(struct fslmc_fwd *fwd, unsigned obj, unsigned index, uint64_t size)
 {
 	struct fslmc_fwd_obj *o = &fwd->objs[obj];
-	uint64_t count = size ? (size + FSLMC_WINDOW_SIZE - 1) / FSLMC_WINDOW_SIZE : 1;
+	/* Rounded up without overflow: a size near 2^64 must not wrap to 0 windows. */
+	uint64_t count = size ? size / FSLMC_WINDOW_SIZE + (size % FSLMC_WINDOW_SIZE != 0) : 1;
 
 	if (index >= FSLMC_MAX_REGIONS)
 		return 0;

@@ -468,6 +468,28 @@ START_TEST(unattachable_objects_get_no_resource)
 }
 END_TEST
 
+/* A VFIO region size near 2^64 fits no windows; it must not wrap to zero of them. */
+START_TEST(absurd_region_sizes_get_no_windows)
+{
+	int bp = fslmc_fwd_find(&fwd, FSLMC_DPBP, 1);
+	int owners[FSLMC_MAX_WINDOWS];
+
+	ck_assert_int_gt(bp, 0);
+	memcpy(owners, fwd.window_obj, sizeof(owners));
+	ck_assert_uint_eq(fslmc_fwd_map_region(&fwd, (unsigned)bp, 0, UINT64_MAX), 0);
+	ck_assert_uint_eq(fslmc_fwd_map_region(&fwd, (unsigned)bp, 0, UINT64_MAX - 0x8000), 0);
+	ck_assert_uint_eq(fslmc_fwd_map_region(&fwd, (unsigned)bp, 0, 65 * FSLMC_WINDOW_SIZE), 0);
+	ck_assert_int_eq(memcmp(owners, fwd.window_obj, sizeof(owners)), 0);
+	ck_assert(!fwd.objs[bp].regions[0].mapped);
+	/* One byte over a window takes two; the first free ones follow dpio.1's two. */
+	ck_assert_uint_eq(fslmc_fwd_map_region(&fwd, (unsigned)bp, 0, FSLMC_WINDOW_SIZE + 1),
+			  GUEST_BASE + FSLMC_PORTAL_AREA + 2 * FSLMC_WINDOW_SIZE);
+	ck_assert_int_eq(fwd.window_obj[2], bp);
+	ck_assert_int_eq(fwd.window_obj[3], bp);
+	ck_assert_int_eq(fwd.window_obj[4], -1);
+}
+END_TEST
+
 static uint64_t lcg(uint64_t *state)
 {
 	*state = *state * 6364136223846793005ull + 1442695040888963407ull;
@@ -616,6 +638,7 @@ Suite *vfio_fslmc_suite(void)
 	tcase_add_test(t, host_failures_are_mc_statuses);
 	tcase_add_test(t, hotplugged_dpmcp_is_attached_lazily);
 	tcase_add_test(t, unattachable_objects_get_no_resource);
+	tcase_add_test(t, absurd_region_sizes_get_no_windows);
 	tcase_add_test(t, hostile_stream);
 	suite_add_tcase(s, t);
 	t = tcase_create("personalities");
