@@ -346,8 +346,10 @@ static int get_region_info(struct vfio_device *dev, unsigned index, vfio_query_f
 			free(info);
 			return rc;
 		}
-		/* Capabilities did not fit: the kernel says how much it needs (2.3). */
-		if (info->argsz <= len || info->argsz > REGION_INFO_MAX)
+		/* Capabilities did not fit: the kernel says how much it needs (2.3).
+		 * It is asked once more at most: len must stay the size of the
+		 * buffer, which bounds what is parsed, whatever argsz says then. */
+		if (info->argsz <= len || info->argsz > REGION_INFO_MAX || attempt == 1)
 			break;
 		len = info->argsz;
 	}
