@@ -163,6 +163,22 @@ struct pci_function *pci_host_decode(struct pci_host *host, bool io, uint64_t ad
 	return NULL;
 }
 
+bool pci_host_overlaps_other(struct pci_host *host, const struct pci_function *fn,
+			     unsigned bar, uint64_t base, uint64_t size)
+{
+	for (unsigned i = 0; i < host->decode_used; i++) {
+		const struct pci_decode_entry *entry = &host->decode[i];
+		uint64_t word = atomic_load_explicit(&entry->word, memory_order_acquire);
+		uint64_t other = word & ~DECODE_ENABLED;
+
+		if (!word || entry->io || (entry->fn == fn && entry->bar == bar))
+			continue;
+		if (other < base + size && base < other + entry->size)
+			return true;
+	}
+	return false;
+}
+
 static uint64_t window_read(struct pci_host *host, bool io, uint64_t addr, unsigned size)
 {
 	unsigned index;

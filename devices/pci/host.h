@@ -75,6 +75,15 @@ void pci_host_reset(struct pci_host *host);
 void pci_host_update_decode(struct pci_host *host, struct pci_function *fn);
 
 /*
+ * Whether memory range [base, base + size) overlaps a BAR decoded now other
+ * than fn's BAR `bar`. For a BAR mapped as a KVM memslot: the memslot would
+ * win every access in the overlap, while the rule above must decide it.
+ * Lock-free.
+ */
+bool pci_host_overlaps_other(struct pci_host *host, const struct pci_function *fn,
+			     unsigned bar, uint64_t base, uint64_t size);
+
+/*
  * The function and BAR decoding [addr, addr + len) in I/O or memory space,
  * with the offset into the BAR; NULL when none does. Lock-free.
  */

@@ -224,7 +224,15 @@ static void add_slots(struct vfio_pci *pci, struct vfio_pci_bar *bar, uint64_t b
 	bar->mapped_base = base;
 }
 
-/* Where the BAR's memslots belong now: 0 when it must have none. */
+/*
+ * Where the BAR's memslots belong now: 0 when it must have none. A BAR laid
+ * over another decoded BAR (this function's or another's) gets none: a
+ * memslot would win every access in the overlap, hiding the other BAR (the
+ * virtual MSI-X table under BAR2's portal, say) where the host's rule,
+ * lowest BAR wins, must decide; trapped, it does. Every BAR or COMMAND
+ * change of this function re-checks all its BARs, so the memslots come
+ * back once the overlap is gone.
+ */
 static uint64_t wanted_base(struct vfio_pci *pci, const struct vfio_pci_bar *bar)
 {
 	uint64_t base;
@@ -234,6 +242,9 @@ static uint64_t wanted_base(struct vfio_pci *pci, const struct vfio_pci_bar *bar
 	base = pci_function_bar_address(&pci->fn, bar->index);
 	if (base < PCI_HOST_MEM_BASE || bar->size > PCI_HOST_MEM_SIZE ||
 	    base - PCI_HOST_MEM_BASE > PCI_HOST_MEM_SIZE - bar->size)
+		return 0;
+	if (pci->fn.host && pci_host_overlaps_other(pci->fn.host, &pci->fn, bar->index, base,
+						    bar->size))
 		return 0;
 	return base;
 }
