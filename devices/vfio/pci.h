@@ -89,7 +89,8 @@ struct vfio_pci_intx {
 	int trigger_fd, unmask_fd;
 	atomic_bool pending;        /* the device interrupted; not yet EOI'd */
 	atomic_bool asserted;       /* the IOAPIC pin is driven */
-	bool loop_added, notifier_set, host_enabled;
+	atomic_bool host_enabled;   /* on the host (off while MSI-X is); read by the event loop */
+	bool loop_added, notifier_set;
 };
 
 struct vfio_pci {
@@ -181,6 +182,12 @@ int vfio_pci_intx_init(struct vfio_pci *pci, struct vm *vm);
 void vfio_pci_intx_service(struct vfio_pci *pci);
 /* COMMAND.INTX_DISABLE may have changed. fn.lock held. */
 void vfio_pci_intx_command(struct vfio_pci *pci, uint16_t command);
+/*
+ * INTx on the host on or off (no-op without INTx). vfio-pci enables one of
+ * INTx, MSI and MSI-X at a time, so MSI-X takes INTx off while it is on
+ * and gives it back after. fn.lock held.
+ */
+void vfio_pci_intx_host(struct vfio_pci *pci, bool on);
 void vfio_pci_intx_free(struct vfio_pci *pci);
 
 #endif

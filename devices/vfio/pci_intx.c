@@ -51,8 +51,9 @@ void vfio_pci_intx_service(struct vfio_pci *pci)
 	struct vfio_pci_intx *intx = &pci->intx;
 	uint64_t count;
 
-	if (read(intx->trigger_fd, &count, sizeof(count)) != sizeof(count) || !count)
-		return;
+	if (read(intx->trigger_fd, &count, sizeof(count)) != sizeof(count) || !count ||
+	    !intx->host_enabled)
+		return; /* MSI-X took over since the device signalled */
 	if (!ioapic_pin_is_level(pci->vm->ioapic, (unsigned)intx->pin)) {
 		ioapic_set_level(pci->vm->ioapic, (unsigned)intx->pin, true);
 		ioapic_set_level(pci->vm->ioapic, (unsigned)intx->pin, false);
@@ -98,6 +99,43 @@ void vfio_pci_intx_command(struct vfio_pci *pci, uint16_t command)
 		ioapic_set_level(pci->vm->ioapic, (unsigned)intx->pin, true);
 }
 
+/* SET_IRQS for the trigger and the resampling unmask eventfd (logged by the core). */
+static int host_enable(struct vfio_pci *pci)
+{
+	struct vfio_pci_intx *intx = &pci->intx;
+	int rc;
+
+	if ((rc = pci->io->set_eventfds(pci->io_opaque, VFIO_PCI_INTX_IRQ_INDEX, 0, 1,
+					&intx->trigger_fd)) ||
+	    (rc = pci->io->set_unmask_eventfd(pci->io_opaque, VFIO_PCI_INTX_IRQ_INDEX,
+					      intx->unmask_fd)))
+		return rc;
+	intx->host_enabled = true;
+	return 0;
+}
+
+void vfio_pci_intx_host(struct vfio_pci *pci, bool on)
+{
+	struct vfio_pci_intx *intx = &pci->intx;
+	uint64_t stale;
+
+	/* Not before init finished, nor after free began (loop_added is cleared first). */
+	if (intx->pin < 0 || !intx->loop_added || on == intx->host_enabled)
+		return;
+	if (on) {
+		host_enable(pci);
+		return;
+	}
+	pci->io->disable(pci->io_opaque, VFIO_PCI_INTX_IRQ_INDEX);
+	intx->host_enabled = false;
+	/* An interrupt of the old mode must not hold the pin up into the new one. */
+	if (read(intx->trigger_fd, &stale, sizeof(stale)) < 0 && errno != EAGAIN)
+		log_debug("vfio-pci '%s' INTx: drain: %s", pci->name, strerror(errno));
+	atomic_store(&intx->pending, false);
+	if (atomic_exchange(&intx->asserted, false))
+		ioapic_set_level(pci->vm->ioapic, (unsigned)intx->pin, false);
+}
+
 int vfio_pci_intx_init(struct vfio_pci *pci, struct vm *vm)
 {
 	struct vfio_pci_intx *intx = &pci->intx;
@@ -130,12 +168,8 @@ int vfio_pci_intx_init(struct vfio_pci *pci, struct vm *vm)
 	if ((rc = loop_add_fd(&vm->loop, intx->trigger_fd, EPOLLIN, on_trigger, pci)))
 		return rc;
 	intx->loop_added = true;
-	if ((rc = pci->io->set_eventfds(pci->io_opaque, VFIO_PCI_INTX_IRQ_INDEX, 0, 1,
-					&intx->trigger_fd)) ||
-	    (rc = pci->io->set_unmask_eventfd(pci->io_opaque, VFIO_PCI_INTX_IRQ_INDEX,
-					      intx->unmask_fd)))
+	if ((rc = host_enable(pci)))
 		return rc;
-	intx->host_enabled = true;
 	pci->fn.config[PCI_INTERRUPT_PIN] = device_pin;
 	pci->fn.config[PCI_INTERRUPT_LINE] = (uint8_t)intx->pin;
 	pci->fn.wmask[PCI_INTERRUPT_LINE] = 0; /* the routing, not scratch: see above */

@@ -24,7 +24,9 @@
  * Enabling: when the guest enables MSI-X, every vector the host offers is
  * given an eventfd in one SET_IRQS (vfio-pci's MSI-X index is NORESIZE on
  * most kernels: growing it later would need a disable/enable cycle that
- * can lose interrupts). Disabling MSI-X disables the index.
+ * can lose interrupts). Disabling MSI-X disables the index. vfio-pci has
+ * one of INTx, MSI and MSI-X enabled at a time (EINVAL otherwise), so
+ * INTx, when configured, is off on the host while MSI-X is on.
  *
  * Every function here runs with fn.lock held (config writes, table writes,
  * decode changes all take it), which serialises SET_IRQS calls.
@@ -119,6 +121,7 @@ void vfio_pci_msix_host_off(struct vfio_pci *pci)
 		pci->vector_live[v] = false;
 		drain(pci->parked[v]); /* stale: MSI-X was off */
 	}
+	vfio_pci_intx_host(pci, true); /* given back (host_on took it) */
 }
 
 static void host_on(struct vfio_pci *pci, unsigned n)
@@ -131,11 +134,14 @@ static void host_on(struct vfio_pci *pci, unsigned n)
 		fds[v] = trigger_fd(pci, v, live[v]);
 		drain(pci->parked[v]);
 	}
+	/* vfio-pci refuses MSI-X (EINVAL) while INTx is enabled. */
+	vfio_pci_intx_host(pci, false);
 	int rc = pci->io->set_eventfds(pci->io_opaque, VFIO_PCI_MSIX_IRQ_INDEX, 0, n, fds);
 
 	if (rc) {
 		log_warn("vfio-pci '%s': enabling %u MSI-X vectors on the device failed (%s): "
 			 "the guest gets no MSI-X interrupts", pci->name, n, strerror(-rc));
+		vfio_pci_intx_host(pci, true);
 		return;
 	}
 	memcpy(pci->vector_live, live, n * sizeof(live[0]));

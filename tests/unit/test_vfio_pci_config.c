@@ -79,13 +79,18 @@ static int fake_set_eventfds(void *opaque, unsigned index, unsigned start, unsig
 {
 	struct fake_device *d = opaque;
 
+	/* vfio-pci: one of INTx, MSI, MSI-X enabled at a time, else EINVAL. */
 	if (index == VFIO_PCI_INTX_IRQ_INDEX) {
 		ck_assert_uint_eq(start + count, 1);
+		if (d->msix_enabled)
+			return -EINVAL;
 		d->intx_trigger = fds[0];
 		return 0;
 	}
 	ck_assert_uint_eq(index, VFIO_PCI_MSIX_IRQ_INDEX);
 	ck_assert_uint_le(start + count, VECTORS);
+	if (d->intx_trigger >= 0)
+		return -EINVAL;
 	for (unsigned i = 0; i < count; i++)
 		d->msix_fds[start + i] = fds[i];
 	d->msix_enabled = true;
@@ -97,6 +102,10 @@ static int fake_disable(void *opaque, unsigned index)
 {
 	struct fake_device *d = opaque;
 
+	if (index == VFIO_PCI_INTX_IRQ_INDEX) {
+		d->intx_trigger = d->intx_unmask = -1;
+		return 0;
+	}
 	for (unsigned i = 0; i < VECTORS; i++)
 		d->msix_fds[i] = -1;
 	d->msix_enabled = false;
@@ -686,6 +695,45 @@ START_TEST(intx_edge_pin_is_pulsed)
 }
 END_TEST
 
+/* vfio-pci enables INTx or MSI-X, not both: MSI-X takes INTx off and gives it back. */
+START_TEST(intx_yields_to_msix)
+{
+	unsigned cap = guest_cap(PCI_CAP_ID_MSIX);
+
+	rte_program(true);
+	ck_assert_int_ge(fake.intx_trigger, 0);
+	device_intx();                                          /* INTx pending, pin up */
+	ck_assert_uint_eq(rte_low() & REMOTE_IRR, REMOTE_IRR);
+	cfg_write(cap + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
+	ck_assert(fake.msix_enabled);                            /* refused while INTx was on */
+	ck_assert_int_lt(fake.intx_trigger, 0);
+	ck_assert(!atomic_load(&pci->intx.asserted));           /* the old line let go */
+	ioapic_eoi(vm.ioapic, INTX_VECTOR);
+	ck_assert_uint_eq(rte_low() & REMOTE_IRR, 0);
+	/* A trigger that raced the switch is dropped, not asserted. */
+	uint64_t one = 1;
+	int old_trigger = pci->intx.trigger_fd;
+
+	ck_assert_int_eq(write(old_trigger, &one, sizeof(one)), sizeof(one));
+	vfio_pci_intx_service(pci);
+	ck_assert_uint_eq(rte_low() & REMOTE_IRR, 0);
+	/* MSI-X off: INTx is back, resampling and all. */
+	cfg_write(cap + PCI_MSIX_FLAGS, 2, 0);
+	ck_assert(!fake.msix_enabled);
+	ck_assert_int_eq(fake.intx_trigger, old_trigger);
+	ck_assert_int_ge(fake.intx_unmask, 0);
+	device_intx();
+	ck_assert_uint_eq(rte_low() & REMOTE_IRR, REMOTE_IRR);
+	ioapic_eoi(vm.ioapic, INTX_VECTOR);
+	ck_assert_uint_eq(unmasks(), 1);
+	/* Enabled and disabled over and over: no state left behind either way. */
+	for (unsigned i = 0; i < 100; i++)
+		cfg_write(cap + PCI_MSIX_FLAGS, 2, i % 2 ? 0 : PCI_MSIX_FLAGS_ENABLE);
+	ck_assert(!fake.msix_enabled);
+	ck_assert_int_eq(fake.intx_trigger, old_trigger);
+}
+END_TEST
+
 Suite *vfio_pci_config_suite(void)
 {
 	Suite *suite = suite_create("vfio_pci_config");
@@ -708,6 +756,7 @@ Suite *vfio_pci_config_suite(void)
 	tcase_add_test(tc, intx_config_and_resample_at_eoi);
 	tcase_add_test(tc, intx_disable_holds_the_line);
 	tcase_add_test(tc, intx_edge_pin_is_pulsed);
+	tcase_add_test(tc, intx_yields_to_msix);
 	suite_add_tcase(suite, tc);
 	return suite;
 }
