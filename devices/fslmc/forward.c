@@ -631,6 +631,47 @@ static void track_open(struct fslmc_fwd *fwd, unsigned portal, unsigned kind, ui
 	session_add(fwd, portal, token, obj);
 }
 
+/* Whether container `c` is `target` or, for a recursive reset, inside it. */
+static bool reset_reaches(const struct fslmc_fwd *fwd, int c, int target, bool recursive)
+{
+	for (unsigned depth = 0; c >= 0 && depth <= FSLMC_MAX_OBJECTS; depth++) {
+		if (c == target)
+			return true;
+		if (!recursive)
+			return false;
+		c = fwd->objs[c].container;
+	}
+	return false;
+}
+
+/*
+ * RESET_CONT answered OK: the MC closed every session opened through a
+ * portal of the reset container(s) but the issuer's, with no CLOSE the
+ * forwarder could see. Forget them too: left in the table they fill it,
+ * and a full table evicts its oldest entry, which may be a live session
+ * the guest keeps (its SET_IRQ would then be refused).
+ */
+static void track_reset(struct fslmc_fwd *fwd, unsigned portal, uint16_t token, const uint8_t *in,
+			unsigned version)
+{
+	int issuer = session_obj(fwd, portal, token);
+	uint32_t options = version >= 2 ? (uint32_t)mc_get(in, 4, 4) : 0;
+	int target = fslmc_fwd_find(fwd, FSLMC_DPRC, (uint32_t)mc_get(in, 0, 4));
+
+	/* 0x005 on another object's token is that object's RESET: no sessions close. */
+	if (issuer < 0 || fwd->objs[issuer].kind != FSLMC_DPRC || target < 0)
+		return;
+	for (unsigned s = 0; s < FSLMC_FWD_MAX_SESSIONS; s++) {
+		struct fslmc_fwd_session *session = &fwd->sessions[s];
+
+		if (!session->used || (session->portal == portal && session->token == token))
+			continue;
+		if (reset_reaches(fwd, fslmc_fwd_portal_container(fwd, session->portal), target,
+				  !(options & DPRC_RESET_OPTION_NON_RECURSIVE)))
+			session->used = false;
+	}
+}
+
 /* The test hook removed an object on the host: let its device go. */
 static void track_remove(struct fslmc_fwd *fwd, const uint8_t *in)
 {
@@ -682,6 +723,8 @@ static uint8_t forward(struct fslmc_fwd *fwd, unsigned portal, struct fslmc_cmd 
 			   mc_hdr_token(cmd->header));
 	} else if (number == MC_CMD_CLOSE) {
 		session_remove(fwd, portal, token);
+	} else if (number == MC_CMD_RESET) {
+		track_reset(fwd, portal, token, in.params, mc_cmd_version(mc_hdr_cmd_id(in.header)));
 	} else if (number == MC_CMD_GET_IRQ) {
 		patch_irq_answer(fwd, session_obj(fwd, portal, token), in.params[4], cmd->params);
 	} else if (number == DPRC_CMD_GET_OBJ_IRQ && dprc_token(fwd, portal, token)) {

@@ -25,8 +25,9 @@
  *                UNASSIGN, object CREATE/DESTROY, GET_PORTAL_PADDR, which
  *                would reveal a host address): NO_PRIVILEGE.
  *   tracked      OPEN/CLOSE (token -> object, per guest portal), GET_OBJ
- *                (which container holds what), the test hook's REMOVE_OBJ
- *                (the object's host device is let go).
+ *                (which container holds what), RESET_CONT (the sessions
+ *                the MC closed with it), the test hook's REMOVE_OBJ (the
+ *                object's host device is let go).
  *
  * Objects are attached (their host device opened, regions given guest
  * addresses, `attach`) at scan time, or lazily when the guest first needs
