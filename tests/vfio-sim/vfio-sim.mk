@@ -51,3 +51,7 @@ check-vfio-sim: $(VFIO_SIM_LIB) $(VFIO_SIM_TEST)
 	$(Q)root=$$(mktemp -d /tmp/vmm-vfio-sim-check.XXXXXX) && \
 	LD_PRELOAD=$(abspath $(VFIO_SIM_LIB)) VMM_VFIO_SIM_CONFIG=tests/vfio-sim/configs/rules.toml \
 	VMM_VFIO_SIM_ROOT=$$root CK_FORK=yes $(VFIO_SIM_TEST); rc=$$?; rm -rf "$$root"; exit $$rc
+
+# tests/cli/run-cli-tests runs VMMs under the simulator too (IOMMU group
+# ownership between two VMMs, fd = N).
+check-cli: $(VFIO_SIM_LIB)
