@@ -28,11 +28,16 @@ check-unit-sanitized:
 		CK_FORK=no $(BUILD)/sanitized/tests/unit-tests
 
 # libFuzzer targets: tests/fuzz/fuzz_<name>.c, each linked with the VMM
-# library built by clang with coverage instrumentation.
+# library built by clang with coverage instrumentation, ASan and UBSan; the
+# targets themselves also get the project's warnings. Seeds live in
+# tests/fuzz/corpus/<name>/. `make fuzz FUZZ_TARGETS="vfio_region fslmc"`
+# runs only those.
 FUZZ_SECONDS ?= 30
 FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BUILD   := $(BUILD)/fuzz
 FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+FUZZ_TARGETS ?= $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
+FUZZ_RUN     := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_CFLAGS  := -std=gnu11 -O1 -g -D_GNU_SOURCE -Iinclude -I. -MMD -MP \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
@@ -44,13 +49,13 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 
 $(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB_OBJS) -o $@ $(HOST_LIBS)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(WARNINGS) -fsanitize=fuzzer $< $(FUZZ_LIB_OBJS) -o $@ $(HOST_LIBS)
 
 .PHONY: fuzz-build
 fuzz-build: $(FUZZ_BINS)
 
-fuzz: $(FUZZ_BINS)
-	$(Q)set -e; for f in $(FUZZ_BINS); do \
+fuzz: $(FUZZ_RUN)
+	$(Q)set -e; for f in $(FUZZ_RUN); do \
 		name=$${f##*/}; corpus=tests/fuzz/corpus/$${name#fuzz_}; \
 		mkdir -p $(FUZZ_BUILD)/corpus/$$name; \
 		echo "== $$name for $(FUZZ_SECONDS)s (seeds: $$corpus)"; \
