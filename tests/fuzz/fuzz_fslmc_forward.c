@@ -104,9 +104,8 @@ struct fake_host {
 	int fail_send;
 	bool fail_attach, fail_program;
 	uint64_t region_size;                     /* 0: the MC's own */
-	uint16_t tokens[MAX_TOKENS];
-	uint8_t token_portals[MAX_TOKENS];
-	unsigned token_count;
+	uint16_t tokens[MAX_TOKENS];             /* the last OPENs' tokens, a ring */
+	unsigned token_count, token_next;
 };
 
 static struct fake_host host;
@@ -534,8 +533,7 @@ static void one_command(const uint8_t *rec)
 	bool dprc_numbered = number == MC_CMD_DPRC_GET_OBJ_REG;
 
 	if (number > MC_CMD_OPEN_BASE && number < MC_CMD_OPEN_BASE + FSLMC_KIND_COUNT) {
-		host.tokens[host.token_count % MAX_TOKENS] = mc_hdr_token(cmd.header);
-		host.token_portals[host.token_count % MAX_TOKENS] = (uint8_t)portal;
+		host.tokens[host.token_next++ % MAX_TOKENS] = mc_hdr_token(cmd.header);
 		if (host.token_count < MAX_TOKENS)
 			host.token_count++;
 	} else if (dprc_numbered) {
