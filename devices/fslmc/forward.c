@@ -331,6 +331,13 @@ static int scan_container(struct fslmc_fwd *fwd, int container, uint16_t token)
 	}
 	uint32_t count = (uint32_t)mc_get(cmd.params, 4, 4);
 
+	/* Every GET_OBJ is a host command: a count far past what the table can
+	 * hold would only stall realize listing objects the guest cannot reach. */
+	if (count > FSLMC_SCAN_MAX_OBJECTS) {
+		log_warn("%s: dprc.%u reports %u objects; scanning the first %u", fwd->name,
+			 fwd->objs[container].id, count, FSLMC_SCAN_MAX_OBJECTS);
+		count = FSLMC_SCAN_MAX_OBJECTS;
+	}
 	for (uint32_t i = 0; i < count; i++) {
 		cmd = host_cmd(MC_CMD_ID(MC_CMD_DPRC_GET_OBJ, 1), token, HOST_FLAGS_INTERNAL << 24);
 		mc_put(cmd.params, 0, 4, i);

@@ -46,6 +46,8 @@
 #include "devices/fslmc/fslmc.h"
 
 #define FSLMC_FWD_MAX_SESSIONS 512
+/* GET_OBJ calls per container at realize: several times the object table. */
+#define FSLMC_SCAN_MAX_OBJECTS (4 * FSLMC_MAX_OBJECTS)
 #define FSLMC_FWD_CONTAINER_UNKNOWN (-2)
 
 struct fslmc_fwd_region {
