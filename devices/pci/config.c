@@ -239,9 +239,8 @@ void pci_function_enable(struct pci_function *fn, uint16_t command_bits)
 	pthread_mutex_unlock(&fn->lock);
 }
 
-void pci_function_reset(struct pci_function *fn)
+void pci_function_reset_locked(struct pci_function *fn)
 {
-	pthread_mutex_lock(&fn->lock);
 	for (unsigned i = 0; i < PCI_CONFIG_HEADER_SIZE; i++)
 		fn->config[i] &= (uint8_t)~(fn->wmask[i] | fn->w1cmask[i]);
 	for (unsigned i = 0; i < PCI_BAR_COUNT; i++)
@@ -249,6 +248,12 @@ void pci_function_reset(struct pci_function *fn)
 	if (fn->msix)
 		pci_msix_reset(fn);
 	update_decode(fn);
+}
+
+void pci_function_reset(struct pci_function *fn)
+{
+	pthread_mutex_lock(&fn->lock);
+	pci_function_reset_locked(fn);
 	pthread_mutex_unlock(&fn->lock);
 }
 

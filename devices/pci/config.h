@@ -134,6 +134,12 @@ void pci_function_enable(struct pci_function *fn, uint16_t command_bits);
 
 /* Config-space reset: every writable bit to 0, MSI-X disabled and masked. */
 void pci_function_reset(struct pci_function *fn);
+/*
+ * The same with fn->lock already held: for a config hook that resets the
+ * function from inside a guest's config write (vfio-pci's Function Level
+ * Reset), where taking the lock again would deadlock.
+ */
+void pci_function_reset_locked(struct pci_function *fn);
 
 /* Guest config accesses (offset within the function's 4 KiB). */
 uint32_t pci_config_read(struct pci_function *fn, unsigned offset, unsigned size);
