@@ -50,12 +50,18 @@ static int cdev_set_unmask_eventfd(void *opaque, unsigned index, int fd)
 	return vfio_irq_set_unmask_eventfd(opaque, index, fd);
 }
 
+static int cdev_reset(void *opaque)
+{
+	return vfio_device_reset(opaque);
+}
+
 const struct vfio_pci_io vfio_pci_cdev_io = {
 	.region_read = cdev_region_read,
 	.region_write = cdev_region_write,
 	.set_eventfds = cdev_set_eventfds,
 	.disable = cdev_disable,
 	.set_unmask_eventfd = cdev_set_unmask_eventfd,
+	.reset = cdev_reset,
 };
 
 /* ---- config ---- */
@@ -202,18 +208,19 @@ static int vfio_pci_realize(struct device *dev, struct vm *vm)
 	return vfio_pci_realize_common(dev->state, vm);
 }
 
-/* Guest (or VMM) reset: the device is reset and every interrupt turned off. */
+/*
+ * VM reset: the device is reset with its interrupts off on the host. The
+ * emulated config space is the PCI host's to reset (pci_host_reset); the
+ * guest's own FLR resets both (pci_config.c), through the same code.
+ */
 static void vfio_pci_reset(struct device *dev)
 {
 	struct vfio_pci *pci = dev->state;
 
-	if (!pci->dev_open)
-		return;
+	if (!pci->dev_open || !pci->fn.hooks)
+		return; /* not realized */
 	pthread_mutex_lock(&pci->fn.lock);
-	vfio_pci_msix_host_off(pci);
-	vfio_device_reset(&pci->dev);
-	/* The device forgot COMMAND; the emulated state decides it again. */
-	pci->fn.hooks->decode_changed(&pci->fn);
+	vfio_pci_reset_locked(pci, false);
 	pthread_mutex_unlock(&pci->fn.lock);
 }
 

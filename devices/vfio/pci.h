@@ -52,6 +52,8 @@ struct vfio_pci_io {
 	int (*disable)(void *opaque, unsigned index);
 	/* SET_IRQS UNMASK|EVENTFD on vector 0: signalling fd unmasks (INTx). */
 	int (*set_unmask_eventfd)(void *opaque, unsigned index, int fd);
+	/* VFIO_DEVICE_RESET; -ENOTTY: the device cannot be reset (no FLAG_RESET). */
+	int (*reset)(void *opaque);
 };
 
 extern const struct vfio_pci_io vfio_pci_cdev_io; /* opaque: struct vfio_device * */
@@ -113,6 +115,10 @@ struct vfio_pci {
 	struct vfio_pci_bar bars[PCI_BAR_COUNT];
 	struct vfio_pci_msix_layout msix;
 	unsigned caps_kept, caps_hidden;
+	uint8_t exp_cap;            /* guest offset of the offered PCIe capability; 0: none */
+	bool flr;                   /* its DEVCAP advertises Function Level Reset */
+	/* Guest-triggered, so logged once: an FLR refused, a reset VFIO cannot do. */
+	bool flr_refused_logged, reset_warned;
 
 	/* MSI-X host side; under fn.lock */
 	bool msix_host_enabled;
@@ -143,6 +149,15 @@ int vfio_pci_read_config(struct vfio_pci *pci);
  */
 int vfio_pci_build_function(struct vfio_pci *pci, struct vm *vm,
 			    const struct pci_irq_ops *irq_ops);
+/*
+ * Reset the device (VFIO_DEVICE_RESET) with nothing the VMM set up on it
+ * running across the reset; flr: the guest's Function Level Reset, which
+ * also resets the emulated function (COMMAND, BARs, MSI-X) as an FLR
+ * resets the function's registers. The model's reset and the guest's FLR
+ * both come here. fn.lock held. Returns the reset's result (-ENOTTY: the
+ * device cannot be reset).
+ */
+int vfio_pci_reset_locked(struct vfio_pci *pci, bool flr);
 /* Find a capability in a raw config header (loop- and bounds-safe); 0: absent. */
 unsigned vfio_pci_find_cap(const uint8_t raw[PCI_CONFIG_HEADER_SIZE], uint8_t id);
 

@@ -17,7 +17,10 @@
  *    copies (drivers look at them; writes such as a D3 request or link
  *    control must not reach the device), everything else hidden (MSI
  *    above all: one interrupt mechanism is virtualized, MSI-X). Extended
- *    capabilities (0x100+) read 0, as for every emulated function.
+ *    capabilities (0x100+) read 0, as for every emulated function;
+ *  - the one write to the PCIe copy that does something: Initiate FLR in
+ *    DEVCTL, when DEVCAP has FLR, resets the device (VFIO_DEVICE_RESET)
+ *    and the emulated function (vfio_pci_reset_locked).
  */
 #include <errno.h>
 #include <linux/pci_regs.h>
@@ -169,21 +172,28 @@ static bool msix_layout(struct vfio_pci *pci, unsigned offset)
 	return true;
 }
 
-/* A read-only copy of the device's capability (header rebuilt by add_capability). */
-static bool copy_cap(struct vfio_pci *pci, unsigned offset, unsigned length)
+/*
+ * A read-only copy of the device's capability (header rebuilt by
+ * add_capability). Returns its offset in the guest's config space, 0 when
+ * it could not be offered.
+ */
+static unsigned copy_cap(struct vfio_pci *pci, unsigned offset, unsigned length)
 {
 	uint8_t id = pci->raw[offset + PCI_CAP_LIST_ID];
 
 	if (length < 4 || length > PCI_CONFIG_HEADER_SIZE - offset)
-		return false;
+		return 0;
 	int at = pci_function_add_capability(&pci->fn, id, length);
 
 	if (at < 0)
-		return false;
+		return 0;
 	memcpy(&pci->fn.config[at + 2], &pci->raw[offset + 2], length - 2);
 	if (id == PCI_CAP_ID_PM)
 		pci->fn.config[at + PCI_PM_CTRL] &= (uint8_t)~PCI_PM_CTRL_STATE_MASK; /* D0 */
-	return true;
+	/* Initiate FLR always reads 0 (PCIe 7.5.3.4), whatever the device showed. */
+	if (id == PCI_CAP_ID_EXP)
+		pci->fn.config[at + PCI_EXP_DEVCTL + 1] &= (uint8_t)~(PCI_EXP_DEVCTL_BCR_FLR >> 8);
+	return (unsigned)at;
 }
 
 static unsigned pcie_cap_length(const uint8_t *raw, unsigned offset)
@@ -212,9 +222,17 @@ static int add_capability(struct vfio_pci *pci, struct vm *vm, const struct pci_
 	case PCI_CAP_ID_PM:
 		kept = copy_cap(pci, offset, PCI_PM_SIZEOF);
 		break;
-	case PCI_CAP_ID_EXP:
-		kept = copy_cap(pci, offset, pcie_cap_length(pci->raw, offset));
+	case PCI_CAP_ID_EXP: {
+		unsigned at = copy_cap(pci, offset, pcie_cap_length(pci->raw, offset));
+
+		kept = at != 0;
+		/* The first one is the function's (a second would be a broken device). */
+		if (at && !pci->exp_cap) {
+			pci->exp_cap = (uint8_t)at;
+			pci->flr = raw_u32(pci->raw, offset + PCI_EXP_DEVCAP) & PCI_EXP_DEVCAP_FLR;
+		}
 		break;
+	}
 	case PCI_CAP_ID_VNDR:
 		kept = copy_cap(pci, offset, pci->raw[offset + PCI_CAP_FLAGS]);
 		break;
@@ -286,6 +304,77 @@ static void hook_decode_changed(struct pci_function *fn)
 	vfio_pci_intx_command(pci, command);
 }
 
+int vfio_pci_reset_locked(struct vfio_pci *pci, bool flr)
+{
+	/*
+	 * MSI-X off on the host first, as the reset function has it; the
+	 * config hook below turns it on again from the emulated state (after
+	 * an FLR that is once the guest re-enables it). INTx off across the
+	 * reset, so a line the old function raised is dropped rather than
+	 * delivered or left holding the pin; on again after it (a disable and
+	 * enable also unmasks the host's line, as a reset function's is).
+	 */
+	vfio_pci_msix_host_off(pci);
+	vfio_pci_intx_host(pci, false);
+	int rc = pci->io->reset(pci->io_opaque);
+
+	/*
+	 * An FLR resets the function's registers too (PCIe 6.6.2): the emulated
+	 * ones are reset here, between device and INTx, so the config hook
+	 * this runs (COMMAND cleared: memslots dropped, decoding and bus
+	 * mastering off on the device) finds INTx still off and asserts
+	 * nothing the old function left pending.
+	 */
+	if (flr)
+		pci_function_reset_locked(&pci->fn);
+	vfio_pci_intx_host(pci, true);
+	/* The kernel restores the COMMAND it saved before its reset; ours decides. */
+	hook_decode_changed(&pci->fn);
+	return rc;
+}
+
+/*
+ * The guest wrote Initiate Function Level Reset (DEVCTL bit 15 of the
+ * offered PCIe capability): the bit is in byte DEVCTL + 1, whatever the
+ * access size (1, 2 or 4, naturally aligned: a dword write at DEVCTL
+ * carries DEVSTA above it).
+ */
+static bool flr_written(const struct vfio_pci *pci, unsigned offset, unsigned size,
+			uint32_t value)
+{
+	unsigned byte = pci->exp_cap + (unsigned)PCI_EXP_DEVCTL + 1;
+
+	if (!pci->exp_cap || byte < offset || byte >= offset + size)
+		return false;
+	return (value >> (8 * (byte - offset))) & (PCI_EXP_DEVCTL_BCR_FLR >> 8);
+}
+
+/*
+ * The guest's FLR becomes VFIO_DEVICE_RESET plus the emulated function's
+ * reset, only when the device's DEVCAP says it has FLR: a guest driver
+ * checks that before writing the bit, and a device without it would not
+ * reset either. The guest restores BARs and COMMAND afterwards, as it
+ * must on hardware (Linux saves and restores config space around an FLR).
+ */
+static void function_level_reset(struct vfio_pci *pci)
+{
+	if (!pci->flr) {
+		if (!pci->flr_refused_logged)
+			log_debug("vfio-pci '%s': the guest wrote Initiate FLR but the device's "
+				  "DEVCAP has no Function Level Reset: ignored", pci->name);
+		pci->flr_refused_logged = true;
+		return;
+	}
+	log_debug("vfio-pci '%s': Function Level Reset by the guest", pci->name);
+	int rc = vfio_pci_reset_locked(pci, true);
+
+	/* Other failures are logged by the VFIO core. */
+	if (rc == -ENOTTY && !pci->reset_warned)
+		log_warn("vfio-pci '%s': the guest's Function Level Reset reset only the emulated "
+			 "config space: VFIO offers no reset for the device", pci->name);
+	pci->reset_warned |= rc == -ENOTTY;
+}
+
 static void hook_written(struct pci_function *fn, unsigned offset, unsigned size, uint32_t value)
 {
 	struct vfio_pci *pci = fn->hooks_opaque;
@@ -294,6 +383,8 @@ static void hook_written(struct pci_function *fn, unsigned offset, unsigned size
 
 	if (fn->msix && offset < flags + 2 && flags < offset + size)
 		vfio_pci_msix_sync(pci);
+	if (flr_written(pci, offset, size, value))
+		function_level_reset(pci);
 }
 
 static const struct pci_config_hooks vfio_pci_hooks = {

@@ -23,6 +23,7 @@
  *     7 the device signals MSI-X vector16            8 PBA read
  *     9 host reset (firmware reassigns BARs)        10 move BAR: bar, low32, high8
  *    11 function reset (no reassignment)
+ *       (a config write may be the guest's FLR: DEVCTL of the PCIe capability)
  *    12 64-byte store at addr32 in the memory window (MOVDIR64B, or ENQCMD
  *       with bit 0 of byte 6)
  *
@@ -40,7 +41,11 @@
  * otherwise, none while disabled) and SET_IRQS never names a vector VFIO
  * does not offer. BAR sizing reads back the size mask. The memslot pieces
  * are page-aligned, inside the BAR and mappable, and never cover an MSI-X
- * table or PBA page. Refusing a device at build time is allowed.
+ * table or PBA page. The device is reset (VFIO_DEVICE_RESET, its MSI-X off
+ * first) exactly when a config write sets Initiate FLR in the PCIe
+ * capability's DEVCTL and the device's DEVCAP has FLR, which leaves COMMAND
+ * 0, MSI-X off and no memslot; the bit always reads 0. Refusing a device
+ * at build time is allowed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -75,6 +80,7 @@ struct fake_device {
 	int msix_fds[PCI_MSIX_MAX_VECTORS];
 	bool msix_enabled;
 	unsigned msi_inits;
+	unsigned resets;       /* VFIO_DEVICE_RESET calls */
 };
 
 static struct fake_device fake;
@@ -181,10 +187,17 @@ static int fake_set_unmask(void *opaque, unsigned index, int fd)
 	abort(); /* INTx is not configured */
 }
 
+static int fake_reset(void *opaque)
+{
+	CHECK(!fake.msix_enabled); /* the host's vectors are off before a reset */
+	fake.resets++;
+	return 0;
+}
+
 static const struct vfio_pci_io fake_io = {
 	.region_read = fake_read, .region_write = fake_write,
 	.set_eventfds = fake_set_eventfds, .disable = fake_disable,
-	.set_unmask_eventfd = fake_set_unmask,
+	.set_unmask_eventfd = fake_set_unmask, .reset = fake_reset,
 };
 
 /* ---- irq ops standing in for KVM ---- */
@@ -490,6 +503,31 @@ static void cfg_write(unsigned offset, unsigned size, uint32_t value)
 	pci_host_config_write(host, 0, pci->fn.slot << 3, offset, size, value);
 }
 
+/*
+ * A guest config write, and the FLR rule: the device is reset exactly when
+ * the write sets Initiate FLR in the offered PCIe capability's DEVCTL and
+ * the device's DEVCAP has FLR; then the function is left as an FLR leaves
+ * it (COMMAND 0, no BAR decoding, MSI-X off), and the bit reads 0.
+ */
+static void guest_config_write(unsigned offset, unsigned size, uint32_t value)
+{
+	unsigned resets = fake.resets, flr_byte = pci->exp_cap + PCI_EXP_DEVCTL + 1;
+	bool valid = (size == 1 || size == 2 || size == 4) && offset % size == 0;
+	bool flr = pci->exp_cap && valid && flr_byte >= offset && flr_byte < offset + size &&
+		   ((value >> (8 * (flr_byte - offset))) & 0x80) && pci->flr;
+
+	cfg_write(offset, size, value);
+	CHECK(fake.resets == resets + flr);
+	if (pci->exp_cap)
+		CHECK(!(cfg_read(flr_byte, 1) & 0x80));
+	if (!flr)
+		return;
+	CHECK(pci_function_command(&pci->fn) == 0);
+	CHECK(!pci->msix_host_enabled && !fake.msix_enabled);
+	for (unsigned i = 0; i < PCI_BAR_COUNT; i++)
+		CHECK(!pci->bars[i].mapped_base);
+}
+
 static void bar_sizing(unsigned i)
 {
 	unsigned offset = PCI_BASE_ADDRESS_0 + 4 * i;
@@ -542,7 +580,7 @@ static void one_op(const uint8_t *op)
 		cfg_read((unsigned)get(a, 2) % 0x1010, a[2] % 5);
 		break;
 	case 1:
-		cfg_write((unsigned)get(a, 2) % 0x1010, a[2] % 5, (uint32_t)get(a + 3, 4));
+		guest_config_write((unsigned)get(a, 2) % 0x1010, a[2] % 5, (uint32_t)get(a + 3, 4));
 		break;
 	case 2:
 		bar_sizing(a[0] % PCI_BAR_COUNT);

@@ -5,8 +5,8 @@
  * PM, MSI, PCIe, MSI-X in BAR0, a vendor capability and one to hide) and
  * recording irq ops. Checked: identity and BAR sizing, capability
  * filtering, COMMAND forwarding, trapped BAR forwarding, the memslot
- * pieces around the MSI-X table, and MSI-X enable/mask/pending driving the
- * host vectors' eventfds.
+ * pieces around the MSI-X table, MSI-X enable/mask/pending driving the
+ * host vectors' eventfds, and the guest's Function Level Reset.
  */
 #include <errno.h>
 #include <linux/pci_regs.h>
@@ -38,6 +38,9 @@ struct fake_device {
 	int intx_trigger, intx_unmask;   /* the VMM's INTx eventfds */
 	bool msix_enabled;
 	unsigned set_calls, disable_calls;
+	unsigned resets;                 /* VFIO_DEVICE_RESET calls */
+	int reset_rc;                    /* what they return */
+	bool msix_on_at_reset, intx_on_at_reset;
 };
 
 static struct fake_device fake;
@@ -122,10 +125,21 @@ static int fake_set_unmask(void *opaque, unsigned index, int fd)
 	return 0;
 }
 
+static int fake_reset(void *opaque)
+{
+	struct fake_device *d = opaque;
+
+	d->resets++;
+	d->msix_on_at_reset = d->msix_enabled;
+	d->intx_on_at_reset = d->intx_trigger >= 0;
+	/* Like the kernel: COMMAND comes back as saved before the reset. */
+	return d->reset_rc;
+}
+
 static const struct vfio_pci_io fake_io = {
 	.region_read = fake_read, .region_write = fake_write,
 	.set_eventfds = fake_set_eventfds, .disable = fake_disable,
-	.set_unmask_eventfd = fake_set_unmask,
+	.set_unmask_eventfd = fake_set_unmask, .reset = fake_reset,
 };
 
 /* The device interrupts on `vector`: what vfio-pci does, signal the trigger eventfd. */
@@ -227,9 +241,9 @@ static void build_fake(void)
 		put32(fake.bar0, i, 0xd5a00000u | i);
 }
 
-static void setup(void)
+/* The function over the fake as it is now (tests may change it first). */
+static void setup_pci(void)
 {
-	build_fake();
 	memset(triggers, 0, sizeof(triggers));
 	memset(programs, 0, sizeof(programs));
 	pci = calloc(1, sizeof(*pci));
@@ -256,6 +270,12 @@ static void setup(void)
 	ck_assert_int_eq(vfio_pci_read_config(pci), 0);
 	ck_assert_int_eq(vfio_pci_build_function(pci, NULL, &rec_ops), 0);
 	ck_assert_int_eq(vfio_pci_msix_init(pci), 0);
+}
+
+static void setup(void)
+{
+	build_fake();
+	setup_pci();
 }
 
 static void teardown(void)
@@ -375,7 +395,7 @@ START_TEST(capability_filtering)
 	unsigned exp = guest_cap(PCI_CAP_ID_EXP), vndr = guest_cap(PCI_CAP_ID_VNDR);
 
 	ck_assert_uint_eq(cfg_read(exp + PCI_EXP_DEVCAP, 4), 0x10008fc0);
-	cfg_write(exp + PCI_EXP_DEVCTL, 2, 0xffff);
+	cfg_write(exp + PCI_EXP_DEVCTL, 2, 0x7fff); /* all but Initiate FLR: flr_* tests */
 	ck_assert_uint_eq(cfg_read(exp + PCI_EXP_DEVCTL, 2), 0);
 	ck_assert_uint_eq(cfg_read(vndr + 2, 1), 8);
 	ck_assert_uint_eq(cfg_read(vndr + 4, 4), 0xcafe);
@@ -578,6 +598,157 @@ START_TEST(reset_turns_msix_off)
 }
 END_TEST
 
+/* ---- Function Level Reset through the PCIe capability's DEVCTL ---- */
+
+static uint16_t device_command(void)
+{
+	return (uint16_t)(fake.config[PCI_COMMAND] | fake.config[PCI_COMMAND + 1] << 8);
+}
+
+/* BARs placed, decoding and bus mastering on, MSI-X on with vector 0 live. */
+static void bring_up(void)
+{
+	cfg_write(PCI_BASE_ADDRESS_0, 4, 0xc0000000);
+	cfg_write(PCI_BASE_ADDRESS_2, 4, 0xc0100000);
+	cfg_write(PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	cfg_write(guest_cap(PCI_CAP_ID_MSIX) + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
+	table_entry(0, 0xfee00000, 0x41, false);
+	ck_assert(fake.msix_enabled);
+	ck_assert_int_eq(fake.msix_fds[0], pci->fn.msix->msi[0].eventfd);
+	ck_assert_uint_eq(device_command(), PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+}
+
+START_TEST(flr_resets_device_and_function)
+{
+	unsigned exp = guest_cap(PCI_CAP_ID_EXP), msix = guest_cap(PCI_CAP_ID_MSIX);
+
+	bring_up();
+	cfg_write(exp + PCI_EXP_DEVCTL, 2, PCI_EXP_DEVCTL_BCR_FLR);
+	ck_assert_uint_eq(fake.resets, 1);
+	ck_assert(!fake.msix_on_at_reset);             /* host vectors off before the reset */
+	/* The function's registers as an FLR leaves them. */
+	ck_assert_uint_eq(cfg_read(PCI_COMMAND, 2), 0);
+	ck_assert_uint_eq(device_command() & (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER), 0);
+	ck_assert_uint_eq(cfg_read(PCI_BASE_ADDRESS_0, 4), 0x0c); /* type bits only */
+	ck_assert_uint_eq(cfg_read(PCI_BASE_ADDRESS_2, 4), 0x0c);
+	ck_assert_uint_eq(cfg_read(msix + PCI_MSIX_FLAGS, 2) & (PCI_MSIX_FLAGS_ENABLE |
+								 PCI_MSIX_FLAGS_MASKALL), 0);
+	ck_assert_uint_eq(bar0_read(TABLE + 12, 4), PCI_MSIX_ENTRY_CTRL_MASKBIT);
+	ck_assert(!fake.msix_enabled);
+	ck_assert(!pci->msix_host_enabled);
+	/* Initiate FLR reads 0; the rest of the capability is untouched. */
+	ck_assert_uint_eq(cfg_read(exp + PCI_EXP_DEVCTL, 2), 0);
+	ck_assert_uint_eq(cfg_read(exp + PCI_EXP_DEVCAP, 4), 0x10008fc0);
+	ck_assert_uint_eq(cfg_read(PCI_VENDOR_ID, 2), 0x8086);
+
+	/* The guest sets the function up again and it works. */
+	bring_up();
+
+	/* Any access size reaching bit 15: a dword at DEVCTL, a byte at DEVCTL + 1. */
+	cfg_write(exp + PCI_EXP_DEVCTL, 4, 0xffff0000u | PCI_EXP_DEVCTL_BCR_FLR);
+	ck_assert_uint_eq(fake.resets, 2);
+	ck_assert_uint_eq(cfg_read(PCI_COMMAND, 2), 0);
+	bring_up();
+	cfg_write(exp + PCI_EXP_DEVCTL + 1, 1, PCI_EXP_DEVCTL_BCR_FLR >> 8);
+	ck_assert_uint_eq(fake.resets, 3);
+	ck_assert(!fake.msix_enabled);
+}
+END_TEST
+
+START_TEST(flr_reset_failure_still_resets_the_function)
+{
+	unsigned exp = guest_cap(PCI_CAP_ID_EXP);
+
+	/* VFIO cannot reset it: the emulated function is reset all the same (warned once). */
+	fake.reset_rc = -ENOTTY;
+	bring_up();
+	cfg_write(exp + PCI_EXP_DEVCTL, 2, PCI_EXP_DEVCTL_BCR_FLR);
+	cfg_write(exp + PCI_EXP_DEVCTL, 2, PCI_EXP_DEVCTL_BCR_FLR);
+	ck_assert_uint_eq(fake.resets, 2);
+	ck_assert(pci->reset_warned);
+	ck_assert_uint_eq(cfg_read(PCI_COMMAND, 2), 0);
+	ck_assert(!fake.msix_enabled);
+}
+END_TEST
+
+START_TEST(flr_without_devcap_flr_does_nothing)
+{
+	teardown();
+	build_fake();
+	put32(fake.config, 0x64, 0x00008fc0);           /* DEVCAP without FLR */
+	setup_pci();
+	unsigned exp = guest_cap(PCI_CAP_ID_EXP), msix = guest_cap(PCI_CAP_ID_MSIX);
+
+	bring_up();
+	cfg_write(exp + PCI_EXP_DEVCTL, 2, PCI_EXP_DEVCTL_BCR_FLR);
+	cfg_write(exp + PCI_EXP_DEVCTL, 4, 0xffffffffu);
+	ck_assert_uint_eq(fake.resets, 0);
+	ck_assert(pci->flr_refused_logged);
+	ck_assert_uint_eq(cfg_read(PCI_COMMAND, 2), PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	ck_assert_uint_eq(pci_function_bar_address(&pci->fn, 0), 0xc0000000);
+	ck_assert_uint_eq(cfg_read(msix + PCI_MSIX_FLAGS, 2) & PCI_MSIX_FLAGS_ENABLE,
+			  PCI_MSIX_FLAGS_ENABLE);
+	ck_assert(fake.msix_enabled);
+	ck_assert_uint_eq(cfg_read(exp + PCI_EXP_DEVCTL, 2), 0);
+}
+END_TEST
+
+START_TEST(devctl_writes_without_flr_do_nothing)
+{
+	unsigned exp = guest_cap(PCI_CAP_ID_EXP);
+	unsigned calls;
+
+	bring_up();
+	calls = fake.set_calls;
+	cfg_write(exp + PCI_EXP_DEVCTL, 2, 0x7fff);
+	cfg_write(exp + PCI_EXP_DEVCTL, 1, 0xff);         /* the low byte: no bit 15 there */
+	cfg_write(exp + PCI_EXP_DEVCTL + 1, 1, 0x7f);
+	cfg_write(exp + PCI_EXP_DEVCTL, 4, 0xffff7fffu);  /* DEVSTA's bit 15 is not FLR */
+	cfg_write(exp + PCI_EXP_DEVSTA, 2, 0xffff);
+	cfg_write(exp + PCI_EXP_DEVCAP, 4, 0xffffffffu);
+	cfg_write(exp + PCI_EXP_LNKCTL, 2, 0xffff);
+	ck_assert_uint_eq(fake.resets, 0);
+	ck_assert_uint_eq(cfg_read(PCI_COMMAND, 2), PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	ck_assert(fake.msix_enabled);
+	ck_assert_uint_eq(fake.set_calls, calls);
+	ck_assert_uint_eq(cfg_read(exp + PCI_EXP_DEVCTL, 2), 0);
+	ck_assert_uint_eq(cfg_read(exp + PCI_EXP_DEVCAP, 4), 0x10008fc0);
+}
+END_TEST
+
+START_TEST(flr_bit_reads_zero)
+{
+	/* Even from a device whose DEVCTL showed it set when read. */
+	teardown();
+	build_fake();
+	put16(fake.config, 0x68, PCI_EXP_DEVCTL_BCR_FLR | 0x2810);
+	setup_pci();
+	unsigned exp = guest_cap(PCI_CAP_ID_EXP);
+
+	ck_assert_uint_eq(cfg_read(exp + PCI_EXP_DEVCTL, 2), 0x2810);
+	cfg_write(exp + PCI_EXP_DEVCTL, 2, PCI_EXP_DEVCTL_BCR_FLR | 0x2810);
+	ck_assert_uint_eq(fake.resets, 1);
+	ck_assert_uint_eq(cfg_read(exp + PCI_EXP_DEVCTL, 2), 0x2810);
+	ck_assert_uint_eq(cfg_read(exp + PCI_EXP_DEVCTL + 1, 1) & 0x80, 0);
+}
+END_TEST
+
+/* The model's reset (VM reset) and FLR share their device side. */
+START_TEST(model_reset_resets_the_device)
+{
+	bring_up();
+	pthread_mutex_lock(&pci->fn.lock);
+	ck_assert_int_eq(vfio_pci_reset_locked(pci, false), 0);
+	pthread_mutex_unlock(&pci->fn.lock);
+	ck_assert_uint_eq(fake.resets, 1);
+	ck_assert(!fake.msix_on_at_reset);
+	/* The emulated function is the PCI host's to reset: MSI-X, still on there, comes back. */
+	ck_assert_uint_eq(cfg_read(PCI_COMMAND, 2), PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	ck_assert(fake.msix_enabled);
+	ck_assert_int_eq(fake.msix_fds[0], pci->fn.msix->msi[0].eventfd);
+}
+END_TEST
+
 /* ---- INTx on a real KVM VM with the user-space IOAPIC (no vCPUs) ---- */
 
 #define INTX_PIN    5
@@ -734,6 +905,32 @@ START_TEST(intx_yields_to_msix)
 }
 END_TEST
 
+/* An FLR drops the old function's INTx (off across the reset) and gives the line back after. */
+START_TEST(intx_across_flr)
+{
+	unsigned exp = guest_cap(PCI_CAP_ID_EXP);
+
+	rte_program(true);
+	cfg_write(PCI_COMMAND, 2, PCI_COMMAND_INTX_DISABLE);
+	device_intx();                                          /* pending, held off the pin */
+	ck_assert(atomic_load(&pci->intx.pending));
+	cfg_write(exp + PCI_EXP_DEVCTL, 2, PCI_EXP_DEVCTL_BCR_FLR);
+	ck_assert_uint_eq(fake.resets, 1);
+	ck_assert(!fake.intx_on_at_reset);
+	/* INTX_DISABLE is cleared by the reset, yet the old interrupt is not asserted. */
+	ck_assert_uint_eq(cfg_read(PCI_COMMAND, 2), 0);
+	ck_assert(!atomic_load(&pci->intx.pending) && !atomic_load(&pci->intx.asserted));
+	ck_assert_uint_eq(rte_low() & REMOTE_IRR, 0);
+	ck_assert_int_ge(fake.intx_trigger, 0);                 /* back on the host */
+	ck_assert_int_ge(fake.intx_unmask, 0);
+	/* The reset function's INTx works. */
+	device_intx();
+	ck_assert_uint_eq(rte_low() & REMOTE_IRR, REMOTE_IRR);
+	ioapic_eoi(vm.ioapic, INTX_VECTOR);
+	ck_assert_uint_eq(unmasks(), 1);
+}
+END_TEST
+
 Suite *vfio_pci_config_suite(void)
 {
 	Suite *suite = suite_create("vfio_pci_config");
@@ -750,6 +947,12 @@ Suite *vfio_pci_config_suite(void)
 	tcase_add_test(tc, msix_enable_mask_pending);
 	tcase_add_test(tc, msix_hostile_table_access);
 	tcase_add_test(tc, reset_turns_msix_off);
+	tcase_add_test(tc, flr_resets_device_and_function);
+	tcase_add_test(tc, flr_reset_failure_still_resets_the_function);
+	tcase_add_test(tc, flr_without_devcap_flr_does_nothing);
+	tcase_add_test(tc, devctl_writes_without_flr_do_nothing);
+	tcase_add_test(tc, flr_bit_reads_zero);
+	tcase_add_test(tc, model_reset_resets_the_device);
 	suite_add_tcase(suite, tc);
 	tc = tcase_create("intx");
 	tcase_add_checked_fixture(tc, intx_setup, intx_teardown);
@@ -757,6 +960,7 @@ Suite *vfio_pci_config_suite(void)
 	tcase_add_test(tc, intx_disable_holds_the_line);
 	tcase_add_test(tc, intx_edge_pin_is_pulsed);
 	tcase_add_test(tc, intx_yields_to_msix);
+	tcase_add_test(tc, intx_across_flr);
 	suite_add_tcase(suite, tc);
 	return suite;
 }
