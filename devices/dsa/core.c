@@ -636,6 +636,17 @@ static uint32_t cmd_reset_device(struct dsa_core *core)
 	return 0;
 }
 
+void dsa_core_function_reset(struct dsa_core *core)
+{
+	pthread_mutex_lock(&core->lock);
+	cmd_reset_device(core);
+	/* RESET_DEVICE leaves these to the command running it (its status lands there). */
+	core->cmd = 0;
+	atomic_store(&core->cmdsts, 0);
+	atomic_store(&core->intcause, 0);
+	pthread_mutex_unlock(&core->lock);
+}
+
 static uint32_t run_command(struct dsa_core *core, unsigned command, uint32_t operand)
 {
 	switch (command) {

@@ -136,6 +136,13 @@ int dsa_core_init(struct dsa_core *core, const struct dsa_params *params,
 void dsa_core_destroy(struct dsa_core *core);
 /* RESET_DEVICE semantics: every WQ disabled, tables to defaults. */
 void dsa_core_reset(struct dsa_core *core);
+/*
+ * Function Level Reset from outside the register file (the VFIO host
+ * simulator's VFIO_DEVICE_RESET): queued work drained, then RESET_DEVICE's
+ * reset plus CMD, CMDSTS and INTCAUSE cleared, under the register lock so
+ * it cannot interleave with a register access or a command.
+ */
+void dsa_core_function_reset(struct dsa_core *core);
 
 /* BAR0 accesses outside the MSI-X table/PBA (size 1, 2, 4 or 8). */
 uint64_t dsa_core_read(struct dsa_core *core, uint64_t offset, unsigned size);

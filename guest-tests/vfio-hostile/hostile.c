@@ -6,7 +6,7 @@
  * (docs/devices/vfio-pci.md) hammered:
  *
  *  - config writes of every size at every offset, header, reserved and
- *    extended space, aligned or not;
+ *    extended space, aligned or not (Function Level Resets among them);
  *  - BARs moved onto RAM, the LAPIC, the IOAPIC, ECAM, another BAR, out of
  *    the PCI window, above 4 GiB through the 64-bit high half, and moved
  *    thousands of times (a memslot leaked per move would run out);
@@ -329,6 +329,16 @@ TEST(config_writes_of_every_size_at_every_offset)
 		if (dword < 63)
 			fw_pci_write32(bdf(), 4 * dword + 4, saved[dword + 1]);
 	}
+	/* Garbage in the PCIe capability's DEVCTL sets Initiate FLR (the
+	 * simulated DSA has FLR): the function was reset, over and over, as
+	 * hardware would be: COMMAND, BARs and MSI-X (restored above before the
+	 * last reset) and the DSA itself. A driver puts back the header it
+	 * saved, COMMAND last, and sets the device up again (below). */
+	CHECK((fw_pci_read16(bdf(), FW_PCI_COMMAND) & FW_PCI_COMMAND_MEMORY) == 0,
+	      "DEVCTL garbage did not reset the function");
+	for (unsigned i = 2; i < 64; i++)
+		fw_pci_write32(bdf(), 4 * i, saved[i]);
+	fw_pci_write32(bdf(), FW_PCI_COMMAND, saved[1]);
 	/* Extended space (0x100-0xfff): nothing there, whatever is written;
 	 * aligned reads are 0, misaligned ones all-ones. The last bytes of the
 	 * page straddle into the next function's config space. */
@@ -357,6 +367,9 @@ TEST(config_writes_of_every_size_at_every_offset)
 			      saved[i]);
 	}
 	refresh_pointers();
+	CHECK(fw_dsa_init(&dsa, DSA_OPS_IMPLEMENTED) == 0, "DSA init after the resets failed");
+	fw_dsa_msix(&dsa, 0, VEC_MISC);
+	fw_dsa_msix(&dsa, 1, VEC_COMPLETE);
 	check_device_works("config garbage");
 }
 

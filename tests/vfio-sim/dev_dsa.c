@@ -19,8 +19,10 @@
  *           capabilities; COMMAND.BME gates the engine's DMA
  * IRQs: INTx count 0 (no pin), MSI 0, MSI-X msix_vectors, ERR 1 (PCIe),
  * REQ 1, as vfio-pci reports them. Completion vectors are raised with
- * sim_irq_raise. RESET (and the release of the device) is an FLR: the
- * DSA registers, config space and MSI-X storage return to reset values.
+ * sim_irq_raise. RESET (and the release of the device) is an FLR, which
+ * the PCIe capability's DEVCAP advertises: the DSA registers (every WQ
+ * disabled, GENCFG, GRPCFG and WQCFG to defaults), config space and MSI-X
+ * storage return to reset values.
  *
  * The poller thread starts when the device is first attached to an IOAS
  * (before that DMA is blocked anyway) and stops when the device is
@@ -252,16 +254,27 @@ static void build_config(struct dsa_sim *s)
 	sim_pci_config_pcie(&s->cfg);
 }
 
-/* Function level reset: registers, config space, MSI-X storage. */
-static int dsa_sim_reset(struct sim_device *dev)
+/* Config space and MSI-X storage back to reset values. */
+static void reset_config(struct dsa_sim *s)
 {
-	struct dsa_sim *s = dev->state;
-
-	dsa_core_reset(&s->core);
 	pthread_mutex_lock(&s->cfg_lock);
 	build_config(s);
 	memset(s->msix, 0, sizeof(s->msix));
 	pthread_mutex_unlock(&s->cfg_lock);
+}
+
+/*
+ * Function level reset (VFIO_DEVICE_RESET, e.g. for a guest's FLR): the
+ * device may be running, so queued work is drained and the registers
+ * reset under the core's lock, as a RESET_DEVICE command would; then
+ * config space and MSI-X storage.
+ */
+static int dsa_sim_reset(struct sim_device *dev)
+{
+	struct dsa_sim *s = dev->state;
+
+	dsa_core_function_reset(&s->core);
+	reset_config(s);
 	return 0;
 }
 
@@ -282,7 +295,9 @@ static void dsa_sim_released(struct sim_device *dev)
 	struct dsa_sim *s = dev->state;
 
 	poller_stop(&s->poller);
-	dsa_sim_reset(dev);
+	/* Nothing else touches the device now and its IOAS is gone: queued work is not run. */
+	dsa_core_reset(&s->core);
+	reset_config(s);
 }
 
 static void dsa_sim_destroy(struct sim_device *dev)

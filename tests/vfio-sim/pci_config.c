@@ -106,7 +106,10 @@ unsigned sim_pci_config_pcie(struct sim_pci_config *cfg)
 	if (!at)
 		return 0;
 	put16(cfg->bytes + at + PCI_EXP_FLAGS, 2 | (PCI_EXP_TYPE_ENDPOINT << 4));
-	put16(cfg->writable + at + PCI_EXP_DEVCTL, 0xffff);
+	/* The backends' RESET is an FLR, and the function says so (a VMM checks). */
+	put32(cfg->bytes + at + PCI_EXP_DEVCAP, PCI_EXP_DEVCAP_FLR);
+	/* Initiate FLR reads 0 (vfio-pci virtualizes it; the reset is VFIO_DEVICE_RESET). */
+	put16(cfg->writable + at + PCI_EXP_DEVCTL, (uint16_t)~PCI_EXP_DEVCTL_BCR_FLR);
 	return at;
 }
 

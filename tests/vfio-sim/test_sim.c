@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/pci_regs.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -787,6 +788,52 @@ START_TEST(dma_through_the_iommu)
 }
 END_TEST
 
+static uint32_t config_read32(int dev, unsigned off)
+{
+	uint32_t v;
+
+	ck_assert_int_eq(pread(dev, &v, 4, (off_t)(REGION(VFIO_PCI_CONFIG_REGION_INDEX) + off)), 4);
+	return v;
+}
+
+/*
+ * RESET is an FLR, as DEVCAP says: a running DSA comes back disabled with
+ * its WQ configuration at defaults, config space reset; DEVCTL's Initiate
+ * FLR reads 0 and does nothing through the config region.
+ */
+START_TEST(reset_is_a_function_level_reset)
+{
+	struct bound b = bind_attached(DSA0);
+	unsigned exp = 0;
+	uint16_t flr = PCI_EXP_DEVCTL_BCR_FLR;
+
+	for (unsigned at = config_read32(b.dev, PCI_CAPABILITY_LIST) & 0xff; at && !exp;
+	     at = (config_read32(b.dev, at) >> 8) & 0xff)
+		exp = (config_read32(b.dev, at) & 0xff) == PCI_CAP_ID_EXP ? at : 0;
+	ck_assert_uint_ne(exp, 0);
+	ck_assert_uint_eq(config_read32(b.dev, exp + PCI_EXP_DEVCAP) & PCI_EXP_DEVCAP_FLR,
+			  PCI_EXP_DEVCAP_FLR);
+	dsa_enable_wq0(b.dev);
+	ck_assert_uint_eq(bar0_read32(b.dev, DSA_REG_GENSTS) & 3, DSA_STATE_ENABLED);
+	ck_assert_int_eq(pwrite(b.dev, &flr, 2, (off_t)(REGION(VFIO_PCI_CONFIG_REGION_INDEX) + exp +
+						       PCI_EXP_DEVCTL)), 2);
+	ck_assert_uint_eq(config_read32(b.dev, exp + PCI_EXP_DEVCTL) & PCI_EXP_DEVCTL_BCR_FLR, 0);
+	ck_assert_uint_eq(bar0_read32(b.dev, DSA_REG_GENSTS) & 3, DSA_STATE_ENABLED);
+
+	ck_assert_int_eq(err_of(ioctl(b.dev, VFIO_DEVICE_RESET)), 0);
+	ck_assert_uint_eq(bar0_read32(b.dev, DSA_REG_GENSTS) & 3, DSA_STATE_DISABLED);
+	ck_assert_uint_eq(bar0_read32(b.dev, DSA_WQCFG_OFFSET), 0);             /* WQ size */
+	ck_assert_uint_eq(bar0_read32(b.dev, DSA_WQCFG_OFFSET + 24) >> DSA_WQCFG_STATE_SHIFT,
+			  DSA_WQ_STATE_DISABLED);
+	ck_assert_uint_eq(bar0_read32(b.dev, DSA_GRPCFG_OFFSET + DSA_GRPCFG_WQS), 0);
+	ck_assert_uint_eq(bar0_read32(b.dev, DSA_REG_CMDSTS), 0);
+	ck_assert_uint_eq(config_read32(b.dev, PCI_COMMAND) & 0xffff, 0);
+	/* It works again once set up. */
+	dsa_enable_wq0(b.dev);
+	ck_assert_uint_eq(bar0_read32(b.dev, DSA_REG_GENSTS) & 3, DSA_STATE_ENABLED);
+}
+END_TEST
+
 static void wr64(int dev, uint64_t off, uint64_t v)
 {
 	ck_assert_int_eq(pwrite(dev, &v, 8, (off_t)(REGION(0) + off)), 8);
@@ -861,6 +908,7 @@ static Suite *sim_suite(void)
 	tcase_add_test(tc, region_sparse_mmap);
 	tcase_add_test(tc, set_irqs_validation);
 	tcase_add_test(tc, dma_through_the_iommu);
+	tcase_add_test(tc, reset_is_a_function_level_reset);
 	tcase_add_test(tc, dfl_afu_dma_through_the_iommu);
 	suite_add_tcase(s, tc);
 	return s;
