@@ -15,7 +15,10 @@
  *    mask;
  *  - the guest moves BAR0 (trapped registers, the virtual MSI-X table) and
  *    BAR2 (the mmapped portal): registers, interrupts and submissions all
- *    follow; with memory decoding off nothing answers.
+ *    follow; with memory decoding off nothing answers;
+ *  - Function Level Reset through the PCIe capability's DEVCTL resets the
+ *    device (the VMM's VFIO_DEVICE_RESET) and the function's registers,
+ *    and a driver can set it up again and use it.
  *
  * The command line says whether the portal is mmapped (vfio.mmap=1) or
  * trapped, which decides the submission discipline.
@@ -39,6 +42,10 @@ const char *test_image_name = "vfio-pci";
 #define CAP_ID_PM    0x01
 #define CAP_ID_VNDR  0x09
 #define CAP_ID_EXP   0x10
+#define EXP_DEVCAP   0x04        /* PCI Express capability registers */
+#define EXP_DEVCTL   0x08
+#define DEVCAP_FLR   (1u << 28)  /* Function Level Reset Capability */
+#define DEVCTL_FLR   0x8000u     /* Initiate Function Level Reset */
 #define RECORD       (DSA_FLAG_CRAV | DSA_FLAG_RCR)
 #define TABLE_OFFSET 0x2000      /* the DSA's MSI-X table and PBA in BAR0 (device-facts 3) */
 #define PBA_OFFSET   0x3000
@@ -281,4 +288,69 @@ TEST(memory_decode_off_hides_the_bars)
 	fw_pci_command(bdf(), FW_PCI_COMMAND_MEMORY, 0);
 	CHECK_EQ(fw_dsa_read32(&dsa, DSA_REG_VERSION), 0x100);
 	CHECK_EQ(memmove_once(RECORD), DSA_COMP_SUCCESS);
+}
+
+/* ---- Function Level Reset ---- */
+
+TEST(function_level_reset)
+{
+	NEED_DEVICE();
+	uint8_t exp = fw_pci_find_cap(bdf(), CAP_ID_EXP);
+	uint64_t bar0 = dsa.pci->bar[DSA_MMIO_BAR].pci_addr, bar2 = dsa.pci->bar[DSA_WQ_BAR].pci_addr;
+
+	REQUIRE(exp, "no PCIe capability");
+	REQUIRE(fw_pci_read32(bdf(), exp + EXP_DEVCAP) & DEVCAP_FLR, "DEVCAP has no FLR");
+	/* Running: device and WQ 0 enabled, WQ 0 configured, interrupts set up. */
+	fw_dsa_msix(&dsa, 0, VEC_MISC);
+	fw_dsa_msix(&dsa, 1, VEC_COMPLETE);
+	CHECK_EQ(fw_dsa_read32(&dsa, DSA_REG_GENSTS) & 3, DSA_STATE_ENABLED);
+	CHECK_EQ(fw_dsa_wq_state(&dsa, 0), DSA_WQ_STATE_ENABLED);
+	CHECK_EQ(fw_dsa_wqcfg(&dsa, 0, 0), dsa.total_wq_size);
+	CHECK_EQ(memmove_once(RECORD), DSA_COMP_SUCCESS);
+
+	fw_pci_write16(bdf(), exp + EXP_DEVCTL, (uint16_t)(fw_pci_read16(bdf(), exp + EXP_DEVCTL) |
+							  DEVCTL_FLR));
+	fw_udelay(100000); /* PCIe: 100 ms before the function must answer again */
+	/* The function's registers as an FLR leaves them; Initiate FLR reads 0. */
+	CHECK_EQ(fw_pci_read16(bdf(), exp + EXP_DEVCTL) & DEVCTL_FLR, 0);
+	CHECK_EQ(fw_pci_read16(bdf(), FW_PCI_VENDOR_ID), 0x8086);
+	CHECK_EQ(fw_pci_read16(bdf(), FW_PCI_COMMAND) &
+		 (FW_PCI_COMMAND_MEMORY | FW_PCI_COMMAND_MASTER), 0);
+	CHECK_EQ(fw_pci_read32(bdf(), FW_PCI_BAR0) & ~0xfu, 0);
+	CHECK_EQ(fw_msix_control(&dsa.msix) & 0x8000, 0);          /* MSI-X off */
+	CHECK_EQ(fw_dsa_read32(&dsa, DSA_REG_VERSION), 0xffffffffu); /* nothing decodes */
+
+	/* A driver restores the BARs it saved and turns decoding back on: the
+	 * DSA itself is reset, disabled with WQ 0 back at its reset config. */
+	fw_pci_set_bar(dsa.pci, DSA_MMIO_BAR, bar0);
+	fw_pci_set_bar(dsa.pci, DSA_WQ_BAR, bar2);
+	fw_pci_command(bdf(), FW_PCI_COMMAND_MEMORY, 0);
+	CHECK_EQ(fw_dsa_read32(&dsa, DSA_REG_VERSION), 0x100);
+	CHECK_EQ(fw_dsa_read32(&dsa, DSA_REG_GENSTS) & 3, DSA_STATE_DISABLED);
+	CHECK_EQ(fw_dsa_read32(&dsa, DSA_REG_GENCFG), 0);
+	CHECK_EQ(fw_dsa_wq_state(&dsa, 0), DSA_WQ_STATE_DISABLED);
+	for (unsigned i = 0; i < 4; i++)
+		CHECK(fw_dsa_wqcfg(&dsa, 0, i) == 0, "WQCFG dword %u reads %#x after the FLR", i,
+		      fw_dsa_wqcfg(&dsa, 0, i));
+	CHECK_EQ(fw_dsa_wqcfg(&dsa, 0, DSA_WQCFG_OP_CONFIG_DWORD), (uint32_t)dsa.opcap);
+	CHECK_EQ(fw_dsa_read64(&dsa, dsa.grpcfg_offset + DSA_GRPCFG_WQS), 0);
+	/* The MSI-X table is back to every vector masked. */
+	CHECK_EQ(fw_msix_entry(&dsa.msix, 0, 3) & 1, 1);
+	CHECK_EQ(fw_msix_entry(&dsa.msix, 1, 3) & 1, 1);
+
+	/* Set up again as after probe: it works, completion interrupt and all. */
+	REQUIRE(fw_dsa_init(&dsa, DSA_OPS_IMPLEMENTED) == 0, "DSA init after the FLR failed");
+	fw_dsa_msix(&dsa, 0, VEC_MISC);
+	fw_dsa_msix(&dsa, 1, VEC_COMPLETE);
+	uint32_t before = fw_irq_count(VEC_COMPLETE);
+
+	CHECK_EQ(memmove_once(RECORD | DSA_FLAG_RCI), DSA_COMP_SUCCESS);
+	CHECK(fw_irq_wait_count(VEC_COMPLETE, before + 1, timeout),
+	      "no completion interrupt after the FLR");
+	before = fw_irq_count(VEC_MISC);
+	CHECK_EQ(command_with_interrupt(), 0);
+	CHECK(fw_irq_wait_count(VEC_MISC, before + 1, timeout), "no command interrupt after the FLR");
+	clear_intcause();
+	CHECK(!fw_msix_pending(&dsa.msix, 0) && !fw_msix_pending(&dsa.msix, 1),
+	      "delivered vectors left pending");
 }
