@@ -8,7 +8,7 @@
 #   BUILD=build scripts/bench-devices.sh
 set -u
 BUILD=${BUILD:-build}
-REPS=${BENCH_DEVICE_REPS:-3}
+REPS=${BENCH_DEVICE_REPS:-9}
 vmm=$BUILD/vmm
 OUT=$BUILD/bench/results
 mkdir -p "$OUT"
