@@ -58,7 +58,7 @@ $(LINUX_GAPS): tests/linux/gaps.S
 
 linux-guest: linux-kernel $(LINUX_INITRD) $(LINUX_DISK) $(LINUX_GAPS)
 
-check-linux: $(VMM_BIN) linux-guest
+check-linux: $(VMM_BIN) linux-guest $(BUILD)/vfio-sim/libvfiosim.so
 	$(Q)VMM=$(VMM_BIN) BUILD=$(BUILD) LINUX_DISK_SECTORS=$(LINUX_DISK_SECTORS) \
 		tests/linux/run-linux-test.sh
 
