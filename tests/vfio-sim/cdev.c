@@ -6,10 +6,13 @@
  *
  *  - Until BIND every ioctl but BIND fails with EINVAL, and so do pread,
  *    pwrite and mmap.
- *  - BIND: argsz < 16, flags != 0, iommufd < 0, this fd already bound, or
- *    another fd of the device bound: EINVAL; iommufd not an open fd: EBADF;
- *    an open fd that is not /dev/iommu: EBADFD (iommufd_ctx_from_fd);
- *    then DMA ownership of the IOMMU group (group.c): EPERM.
+ *  - BIND: argsz < 16, flags != 0, iommufd < 0: EINVAL; then, as
+ *    vfio_device_block_group does before anything else, the group's legacy
+ *    /dev/vfio/G open (any process, group.c): EBUSY; this fd already bound,
+ *    or another fd of the device bound: EINVAL; iommufd not an open fd:
+ *    EBADF; an open fd that is not /dev/iommu: EBADFD (iommufd_ctx_from_fd);
+ *    then DMA ownership of the IOMMU group (group.c): EPERM. While bound,
+ *    opening /dev/vfio/G fails with EBUSY.
  *  - ATTACH (argsz < 12 or flags: EINVAL) to an IOAS or a HWPT id;
  *    another ATTACH replaces; DETACH blocks DMA again.
  *  - GET_INFO / GET_REGION_INFO / GET_IRQ_INFO: argsz below the fixed part
@@ -24,9 +27,10 @@
  *    VMM's interface treats ENOTTY as "cannot reset").
  *  - Unknown ioctls after BIND: ENOTTY (the drivers' default).
  *  - Closing the bound fd: detach, interrupts off, ops->released, group
- *    ownership released, unbound.
- * Not modelled: the legacy group path (/dev/vfio/G and its EBUSY against
- * BIND), hot reset, VFIO_DEVICE_FEATURE, IOEVENTFD, migration.
+ *    ownership released, legacy group path unblocked, unbound.
+ * Not modelled: the legacy container API (VFIO_GROUP_GET_DEVICE_FD, so no
+ * cdev fd "came from a group"), hot reset, VFIO_DEVICE_FEATURE, IOEVENTFD,
+ * migration.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +52,7 @@ struct sim_cdev_file *sim_cdev_open(struct sim *sim, struct sim_device *dev, int
 		return NULL;
 	file->dev = dev;
 	file->fd = fd;
+	file->block_fd = -1;
 	sim_core_of(dev)->opens++;
 	return file;
 }
@@ -65,6 +70,8 @@ static void unbind(struct sim_cdev_file *file)
 	if (dev->ops && dev->ops->released)
 		dev->ops->released(dev);
 	sim_group_release(ctx, dev->group);
+	sim_group_unblock(file->block_fd);
+	file->block_fd = -1;
 	sim_iommufd_remove_device(ctx, file->devid);
 	core->bound = NULL;
 	file->ctx = NULL;
@@ -87,32 +94,46 @@ static int cdev_bind(struct sim_cdev_file *file, void *arg)
 	struct sim_device *dev = file->dev;
 	struct sim_dev_core *core = dev->core;
 	struct sim_iommufd *ctx;
-	int rc;
+	uint32_t devid;
+	int rc, block_fd;
 
 	memcpy(&bind, arg, sizeof(bind));
 	if (bind.argsz < sizeof(bind) || bind.flags || bind.iommufd < 0)
 		return -EINVAL;
-	if (file->ctx)
-		return -EINVAL; /* one device cannot be bound twice */
-	if (!(ctx = sim_fd_iommufd(bind.iommufd)))
-		return fcntl(bind.iommufd, F_GETFD) < 0 ? -EBADF : -EBADFD;
-	if (core->bound)
-		return -EINVAL; /* another fd of this device is bound */
+	/* The kernel blocks the legacy group path first and undoes it on any
+	 * later failure, so an open /dev/vfio/G wins over every check below. */
+	if ((block_fd = sim_group_block(core->sim, dev->group)) < 0)
+		return block_fd;
+	if (file->ctx) {
+		rc = -EINVAL; /* one device cannot be bound twice */
+		goto unblock;
+	}
+	if (!(ctx = sim_fd_iommufd(bind.iommufd))) {
+		rc = fcntl(bind.iommufd, F_GETFD) < 0 ? -EBADF : -EBADFD;
+		goto unblock;
+	}
+	if (core->bound) {
+		rc = -EINVAL; /* another fd of this device is bound */
+		goto unblock;
+	}
 	if ((rc = sim_group_claim(ctx, dev->group)))
-		return rc;
-	uint32_t devid = sim_iommufd_add_device(ctx, dev);
-
-	if (!devid) {
+		goto unblock;
+	if (!(devid = sim_iommufd_add_device(ctx, dev))) {
 		sim_group_release(ctx, dev->group);
-		return -ENOMEM;
+		rc = -ENOMEM;
+		goto unblock;
 	}
 	ctx->refs++;
 	file->ctx = ctx;
 	file->devid = devid;
+	file->block_fd = block_fd;
 	core->bound = file;
 	atomic_store(&file->bound, true);
 	((struct vfio_device_bind_iommufd *)arg)->out_devid = devid;
 	return 0;
+unblock:
+	sim_group_unblock(block_fd);
+	return rc;
 }
 
 static int cdev_attach(struct sim_cdev_file *file, void *arg)

@@ -10,7 +10,9 @@
  * realpath strips the root again so the caller keeps seeing /sys/....
  * /dev/iommu and /dev/vfio/devices/vfioN open as memfds that the table
  * marks as simulated (their names, "vfio-sim:...", let an exec'ed child
- * re-adopt inherited fds). Everything else goes straight to the real libc
+ * re-adopt inherited fds). /dev/vfio/G opens as the group's legacy lock
+ * file (group.c), whose flock is the "group open" state; an exec'ed
+ * child recognises it by its path and inode. Everything else goes straight to the real libc
  * (dlsym(RTLD_NEXT)); the cost on a non-simulated fd is one bounds check
  * and one atomic load, which matters because ioctl(KVM_RUN) and the
  * vCPUs' MMIO paths come through here.
@@ -36,12 +38,13 @@ _Static_assert(sizeof(struct stat64) == sizeof(struct stat), "stat64 layout");
 
 #include "tests/vfio-sim/sim_internal.h"
 
-enum sim_file_kind { SIM_FILE_IOMMUFD = 1, SIM_FILE_CDEV };
+enum sim_file_kind { SIM_FILE_IOMMUFD = 1, SIM_FILE_CDEV, SIM_FILE_GROUP };
 
 struct sim_file {
 	enum sim_file_kind kind;
 	struct sim_iommufd *ctx;
 	struct sim_cdev_file *cdev;
+	int group;                   /* SIM_FILE_GROUP: G of /dev/vfio/G */
 	dev_t rdev;
 };
 
@@ -107,7 +110,8 @@ static int fail(int err)
 
 /* ---- simulated files ---- */
 
-static int register_file(int fd, enum sim_file_kind kind, int cdev)
+/* index: the cdev's N, the group node's G, unused for /dev/iommu. */
+static int register_file(int fd, enum sim_file_kind kind, int index)
 {
 	struct sim *sim = process.sim;
 	struct sim_file *file = calloc(1, sizeof(*file));
@@ -115,6 +119,15 @@ static int register_file(int fd, enum sim_file_kind kind, int cdev)
 	if (!file)
 		return -ENOMEM;
 	file->kind = kind;
+	if (kind == SIM_FILE_GROUP) {
+		/* No state besides the flock the fd itself holds (group.c). */
+		file->group = index;
+		file->rdev = makedev(SIM_GROUP_MAJOR, (unsigned)index);
+		atomic_store_explicit(&process.files[fd], file, memory_order_release);
+		return 0;
+	}
+	int cdev = index;
+
 	pthread_mutex_lock(&sim->lock);
 	if (kind == SIM_FILE_IOMMUFD) {
 		file->ctx = sim_iommufd_open(sim, fd);
@@ -134,9 +147,35 @@ static int register_file(int fd, enum sim_file_kind kind, int cdev)
 	return 0;
 }
 
-static int open_node(enum sim_node node, int cdev, int flags)
+/* /dev/vfio/G: the legacy lock file itself is the caller's fd. */
+static int open_group_node(int group, int flags)
+{
+	int fd = sim_group_node_open(process.sim, group, flags);
+
+	if (fd < 0)
+		return fail(-fd);
+	if (fd >= SIM_MAX_FDS) {
+		process.libc.close(fd);
+		return fail(EMFILE);
+	}
+	int rc = register_file(fd, SIM_FILE_GROUP, group);
+
+	if (rc) {
+		process.libc.close(fd);
+		return fail(-rc);
+	}
+	return fd;
+}
+
+/* index: the cdev's N or the group's G (sim_path_node). */
+static int open_node(enum sim_node node, int index, int flags)
 {
 	char name[64];
+
+	if (node == SIM_NODE_GROUP)
+		return open_group_node(index, flags);
+	int cdev = index;
+
 
 	snprintf(name, sizeof(name), node == SIM_NODE_IOMMU ? "vfio-sim:iommufd"
 							      : "vfio-sim:cdev:%d", cdev);
@@ -161,6 +200,10 @@ static void release_file(struct sim_file *file)
 {
 	struct sim *sim = process.sim;
 
+	if (file->kind == SIM_FILE_GROUP) {
+		free(file); /* the caller's close drops the flock (last reference) */
+		return;
+	}
 	pthread_mutex_lock(&sim->lock);
 	if (file->kind == SIM_FILE_IOMMUFD)
 		sim_iommufd_close(file->ctx);
@@ -180,7 +223,7 @@ static void adopt_inherited_fds(void)
 		return;
 	while ((entry = readdir(dir))) {
 		char link[64], target[128];
-		int fd = atoi(entry->d_name), cdev;
+		int fd = atoi(entry->d_name), cdev, group;
 
 		if (fd <= 2 || fd >= SIM_MAX_FDS || fd == dirfd(dir))
 			continue;
@@ -194,6 +237,8 @@ static void adopt_inherited_fds(void)
 			register_file(fd, SIM_FILE_IOMMUFD, -1);
 		else if (sscanf(target, "/memfd:vfio-sim:cdev:%d", &cdev) == 1)
 			register_file(fd, SIM_FILE_CDEV, cdev);
+		else if (sim_group_node_fd(process.sim, fd, &group))
+			register_file(fd, SIM_FILE_GROUP, group); /* still open: the flock came along */
 	}
 	closedir(dir);
 }
@@ -397,6 +442,7 @@ static int stat_node(enum sim_node node, int cdev, struct stat *st, const char *
 
 	if (rc == 0)
 		fake_chardev(st, node == SIM_NODE_IOMMU ? makedev(SIM_IOMMU_MAJOR, SIM_IOMMU_MINOR)
+				 : node == SIM_NODE_GROUP ? makedev(SIM_GROUP_MAJOR, (unsigned)cdev)
 						       : makedev(SIM_CDEV_MAJOR, (unsigned)cdev));
 	return rc;
 }
@@ -553,6 +599,8 @@ SIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 		return process.libc.ioctl(fd, request, arg);
 	}
 	int rc = file->kind == SIM_FILE_IOMMUFD ? sim_iommufd_ioctl(file->ctx, request, arg)
+		 : file->kind == SIM_FILE_GROUP ? sim_group_node_ioctl(process.sim, file->group,
+								       request, arg)
 						: sim_cdev_ioctl(file->cdev, request, arg);
 
 	return rc < 0 ? fail(-rc) : rc;
@@ -567,7 +615,7 @@ static ssize_t rw_common(int fd, void *buf, size_t len, off_t offset, bool write
 		return write ? process.libc.pwrite(fd, buf, len, offset)
 			     : process.libc.pread(fd, buf, len, offset);
 	if (file->kind != SIM_FILE_CDEV)
-		return fail(EINVAL); /* /dev/iommu has no read or write */
+		return fail(EINVAL); /* /dev/iommu and /dev/vfio/G have no read or write */
 	if (offset < 0)
 		return fail(EINVAL);
 	ssize_t rc = sim_cdev_rw(file->cdev, buf, len, (uint64_t)offset, write);

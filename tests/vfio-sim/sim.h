@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * VFIO host simulator: what the unmodified `vmm` binary sees as /dev/iommu,
- * /dev/vfio/devices/vfioN and their sysfs, on a machine with no iommufd
+ * /dev/vfio/devices/vfioN (and the legacy group nodes /dev/vfio/G, for
+ * their exclusion against BIND) and their sysfs, on a machine with no iommufd
  * kernel and no DSA, DFL or DPAA2 hardware. Loaded with LD_PRELOAD
  * (libvfiosim.so); tests/vfio-sim/README.md says how to run it.
  *

@@ -30,6 +30,7 @@
 #define SIM_MAX_RESERVED   8
 #define SIM_MAX_FDS        4096     /* simulated fds must be below this */
 #define SIM_CDEV_MAJOR     240      /* "vfio-dev" (240-254: local/experimental majors) */
+#define SIM_GROUP_MAJOR    241      /* "vfio": the legacy /dev/vfio/G nodes (minor G) */
 #define SIM_IOMMU_MAJOR    10       /* /dev/iommu is a misc device */
 #define SIM_IOMMU_MINOR    123
 #define SIM_PAGE_SIZE      4096ull  /* IOVA_RANGES out_iova_alignment */
@@ -158,12 +159,24 @@ void sim_backend_list(char *out, size_t len);
 int sim_sysfs_build(struct sim *sim);
 /* paths.c: the real path of `path` when it lies in the simulated tree. */
 bool sim_path_redirect(const struct sim *sim, const char *path, char *out, size_t len);
-enum sim_node { SIM_NODE_NONE, SIM_NODE_IOMMU, SIM_NODE_CDEV };
-enum sim_node sim_path_node(const struct sim *sim, const char *path, int *cdev);
+enum sim_node { SIM_NODE_NONE, SIM_NODE_IOMMU, SIM_NODE_CDEV, SIM_NODE_GROUP };
+/* *index: N of vfioN for a cdev, G for a group node. */
+enum sim_node sim_path_node(const struct sim *sim, const char *path, int *index);
 
 /* group.c: DMA ownership of an IOMMU group, one owner (iommufd context) at a time. */
 int sim_group_claim(struct sim_iommufd *ctx, int group);
 void sim_group_release(struct sim_iommufd *ctx, int group);
+/* The legacy group path /dev/vfio/G (vfio_device_block_group). */
+bool sim_group_has_node(const struct sim *sim, int group);
+/* Open /dev/vfio/G: the fd the caller gets (O_CLOEXEC from flags), or
+ * -EBUSY while it is open or a cdev of the group is bound (any process). */
+int sim_group_node_open(const struct sim *sim, int group, int flags);
+/* Whether fd (inherited across exec) is an open /dev/vfio/G; *group then. */
+bool sim_group_node_fd(const struct sim *sim, int fd, int *group);
+int sim_group_node_ioctl(const struct sim *sim, int group, unsigned long request, void *arg);
+/* BIND's side: a lock fd to keep while bound, or -EBUSY while /dev/vfio/G is open. */
+int sim_group_block(const struct sim *sim, int group);
+void sim_group_unblock(int fd);
 
 /* ---- iommufd.c ---- */
 
@@ -254,6 +267,7 @@ struct sim_cdev_file {
 	int fd;
 	struct sim_iommufd *ctx;     /* bound context, NULL: unbound */
 	uint32_t devid;
+	int block_fd;                /* while bound: the group's legacy path blocked (group.c), else -1 */
 	atomic_bool bound;           /* read lock-free by region accesses */
 };
 

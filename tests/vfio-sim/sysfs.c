@@ -13,8 +13,9 @@
  *   sys/kernel/iommu_groups/G/devices/<dev> -> the device directory
  *   sys/kernel/iommu_groups/G/reserved_regions  "0x... 0x... msi" lines
  *   sys/class/vfio-dev/vfioN, sys/dev/char/240:N -> .../vfio-dev/vfioN
- *   dev/iommu, dev/vfio/devices/vfioN           placeholders (stat says chardev)
+ *   dev/iommu, dev/vfio/devices/vfioN, dev/vfio/G  placeholders (stat: chardev)
  *   locks/group-G.lock                          DMA ownership (group.c)
+ *   locks/group-G.legacy                        /dev/vfio/G open vs. BIND (group.c)
  *
  * <parent> is pci0000:00 for PCI, platform for platform and fsl-mc
  * devices. A configured sysfs path not of the form /sys/bus/B/devices/D
@@ -277,7 +278,11 @@ static int build_group_regions(const struct sim *sim, int group)
 	if (rc)
 		return rc;
 	snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%d/type", group);
-	return sys_file(sim, path, "DMA\n");
+	if ((rc = sys_file(sim, path, "DMA\n")))
+		return rc;
+	/* The legacy group node, listed in /dev/vfio like the kernel's. */
+	snprintf(path, sizeof(path), "/dev/vfio/%d", group);
+	return sim_group_has_node(sim, group) ? sys_file(sim, path, "") : 0;
 }
 
 int sim_sysfs_build(struct sim *sim)

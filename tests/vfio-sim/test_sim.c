@@ -227,6 +227,14 @@ START_TEST(sysfs_layout)
 	ck_assert_str_eq(buf, "/sys/devices/pci0000:00/0000:6a:01.0");
 	/* Only configured cdevs exist. */
 	ck_assert_int_lt(open("/dev/vfio/devices/vfio6", O_RDWR), 0);
+	/* The legacy group node: the "vfio" major, minor = group number. */
+	ck_assert_int_eq(stat("/dev/vfio/13", &st), 0);
+	ck_assert(S_ISCHR(st.st_mode));
+	ck_assert_uint_eq(major(st.st_rdev), 241);
+	ck_assert_uint_eq(minor(st.st_rdev), 13);
+	/* Only groups with a VFIO-bound member have one. */
+	ck_assert_int_lt(open("/dev/vfio/99", O_RDWR), 0);
+	ck_assert_int_eq(errno, ENOENT);
 }
 END_TEST
 
@@ -294,6 +302,150 @@ START_TEST(group_member_on_host_driver)
 
 	ck_assert_int_eq(err_of(ioctl(dev, VFIO_DEVICE_GET_INFO, &info)), EINVAL);
 	close(dev);
+	close(iommufd);
+}
+END_TEST
+
+/* ---- the legacy group path (/dev/vfio/G) against BIND ---- */
+
+static int open_group(int group)
+{
+	char path[32];
+
+	snprintf(path, sizeof(path), "/dev/vfio/%d", group);
+	return open(path, O_RDWR | O_CLOEXEC);
+}
+
+static uint32_t group_status(int fd)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+
+	ck_assert_int_eq(err_of(ioctl(fd, VFIO_GROUP_GET_STATUS, &status)), 0);
+	return status.flags;
+}
+
+START_TEST(legacy_group_open_blocks_bind)
+{
+	int group = open_group(13), iommufd = open_iommufd(), d4 = open_cdev(DSA4);
+	struct stat st;
+
+	ck_assert_int_ge(group, 0);
+	ck_assert_int_eq(fstat(group, &st), 0);
+	ck_assert(S_ISCHR(st.st_mode));
+	ck_assert_uint_eq(st.st_rdev, makedev(241, 13));
+	ck_assert_uint_eq(group_status(group), VFIO_GROUP_FLAGS_VIABLE);
+	/* The container API is not modelled. */
+	ck_assert_int_eq(err_of(ioctl(group, VFIO_GROUP_UNSET_CONTAINER)), ENOTTY);
+	ck_assert_int_eq(open_group(13), -1);              /* one open at a time */
+	ck_assert_int_eq(errno, EBUSY);
+	ck_assert_int_eq(bind_dev(d4, iommufd, NULL), EBUSY);
+	/* Checked first, as vfio_device_block_group is: before the iommufd. */
+	ck_assert_int_eq(bind_dev(d4, 999, NULL), EBUSY);
+	/* Another group is not affected. */
+	int d0 = open_cdev(DSA0);
+
+	ck_assert_int_eq(bind_dev(d0, iommufd, NULL), 0);
+	close(d0);
+	/* The refused BIND left nothing behind: still unbound. */
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+
+	ck_assert_int_eq(err_of(ioctl(d4, VFIO_DEVICE_GET_INFO, &info)), EINVAL);
+	close(group);
+	ck_assert_int_eq(bind_dev(d4, iommufd, NULL), 0);  /* closing released it */
+	close(d4);
+	close(iommufd);
+}
+END_TEST
+
+START_TEST(bind_blocks_legacy_group_open)
+{
+	int iommufd = open_iommufd(), d4 = open_cdev(DSA4), d5 = open_cdev(DSA5), group;
+
+	ck_assert_int_eq(bind_dev(d4, iommufd, NULL), 0);
+	ck_assert_int_eq(open_group(13), -1);
+	ck_assert_int_eq(errno, EBUSY);
+	ck_assert_int_eq(bind_dev(d5, iommufd, NULL), 0);  /* binds share the block */
+	close(d4);
+	ck_assert_int_eq(open_group(13), -1);              /* d5 still bound */
+	ck_assert_int_eq(errno, EBUSY);
+	close(d5);
+	ck_assert_int_ge((group = open_group(13)), 0);     /* the last unbind released it */
+	close(group);
+	/* A refused BIND does not keep the group blocked. */
+	int d1 = open_cdev(DSA1);
+
+	ck_assert_int_eq(bind_dev(d1, iommufd, NULL), EPERM); /* dsa2 is on idxd */
+	ck_assert_int_ge((group = open_group(11)), 0);
+	ck_assert_uint_eq(group_status(group), 0);         /* not viable: host driver member */
+	close(group);
+	close(d1);
+	close(iommufd);
+}
+END_TEST
+
+/* The child holds /dev/vfio/13 open or dsa4 bound ('o' / 'b') until told to exit. */
+static pid_t group_child(char what, int to_child[2], int to_parent[2])
+{
+	char byte;
+
+	ck_assert_int_eq(pipe(to_child), 0);
+	ck_assert_int_eq(pipe(to_parent), 0);
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int ok;
+
+		if (what == 'o') {
+			ok = open_group(13) >= 0;
+		} else {
+			int iommufd = open("/dev/iommu", O_RDWR), dev = open("/dev/vfio/devices/vfio3", O_RDWR);
+			struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind), .iommufd = iommufd };
+
+			ok = ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &bind) == 0;
+		}
+		byte = ok ? 'y' : 'n';
+		if (write(to_parent[1], &byte, 1) != 1 || read(to_child[0], &byte, 1) != 1)
+			_exit(2);
+		_exit(0);
+	}
+	ck_assert_int_eq(read(to_parent[0], &byte, 1), 1);
+	ck_assert_int_eq(byte, 'y');
+	return pid;
+}
+
+static void end_group_child(pid_t pid, int to_child[2], int to_parent[2])
+{
+	int status;
+
+	ck_assert_int_eq(write(to_child[1], "x", 1), 1);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	for (int i = 0; i < 2; i++) {
+		close(to_child[i]);
+		close(to_parent[i]);
+	}
+}
+
+START_TEST(legacy_group_two_processes)
+{
+	int to_child[2], to_parent[2], group;
+	int iommufd = open_iommufd(), dev = open_cdev(DSA5);
+
+	/* The child has /dev/vfio/13 open: the parent's BIND is refused. */
+	pid_t pid = group_child('o', to_child, to_parent);
+
+	ck_assert_int_eq(bind_dev(dev, iommufd, NULL), EBUSY);
+	end_group_child(pid, to_child, to_parent);
+	ck_assert_int_eq(bind_dev(dev, iommufd, NULL), 0);  /* it exited: free again */
+	close(dev);
+	/* The child has dsa4 bound: the parent cannot open /dev/vfio/13. */
+	pid = group_child('b', to_child, to_parent);
+	ck_assert_int_eq(open_group(13), -1);
+	ck_assert_int_eq(errno, EBUSY);
+	end_group_child(pid, to_child, to_parent);
+	ck_assert_int_ge((group = open_group(13)), 0);
+	close(group);
 	close(iommufd);
 }
 END_TEST
@@ -897,6 +1049,9 @@ static Suite *sim_suite(void)
 	tcase_add_test(tc, group_two_contexts_one_process);
 	tcase_add_test(tc, group_two_processes);
 	tcase_add_test(tc, group_member_on_host_driver);
+	tcase_add_test(tc, legacy_group_open_blocks_bind);
+	tcase_add_test(tc, bind_blocks_legacy_group_open);
+	tcase_add_test(tc, legacy_group_two_processes);
 	tcase_add_test(tc, before_bind_everything_fails);
 	tcase_add_test(tc, bind_arguments);
 	tcase_add_test(tc, iova_ranges_and_reserved);
