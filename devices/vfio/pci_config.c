@@ -141,7 +141,20 @@ static int add_bars(struct vfio_pci *pci)
 
 /* ---- capabilities ---- */
 
-/* The MSI-X capability as the device has it; false when the guest cannot be given it. */
+static bool ranges_overlap(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size)
+{
+	return a < b + b_size && b < a + a_size;
+}
+
+/*
+ * The MSI-X capability as the device has it; false when the guest cannot be
+ * given it. Every layout pci_msix_init() would refuse is caught here, with
+ * the reason in one warning, so a device with a malformed or unsupported
+ * MSI-X capability is still passed through, without MSI-X (INTx, when
+ * configured, still works): refusing the whole device helps nobody. What
+ * pci_msix_init() can still fail with is then a host resource error
+ * (allocation, eventfds), which fails realize.
+ */
 static bool msix_layout(struct vfio_pci *pci, unsigned offset)
 {
 	struct vfio_pci_msix_layout *m = &pci->msix;
@@ -156,16 +169,30 @@ static bool msix_layout(struct vfio_pci *pci, unsigned offset)
 		.table = table & PCI_MSIX_TABLE_OFFSET,
 		.pba = pba & PCI_MSIX_PBA_OFFSET,
 	};
+	/* Table Size is N - 1 in 11 bits: 1..2048 vectors, always within PCI_MSIX_MAX_VECTORS. */
+	uint64_t table_bytes = (uint64_t)m->vectors * PCI_MSIX_ENTRY_SIZE;
+	uint64_t pba_bytes = (m->vectors + 63) / 64 * 8;
+	uint64_t bar_size = m->bar < PCI_BAR_COUNT ? pci->bars[m->bar].size : 0;
 	const char *why = NULL;
 
 	if ((pba & PCI_MSIX_PBA_BIR) != m->bar)
 		why = "its table and PBA are in different BARs";
-	else if (m->bar >= PCI_BAR_COUNT || !pci->bars[m->bar].size || pci->bars[m->bar].io)
+	else if (m->bar >= PCI_BAR_COUNT || !bar_size || pci->bars[m->bar].io)
 		why = "its BAR is not offered to the guest";
+	else if (m->table > bar_size || table_bytes > bar_size - m->table)
+		why = "its table does not fit in its BAR";
+	else if (m->pba > bar_size || pba_bytes > bar_size - m->pba)
+		why = "its PBA does not fit in its BAR";
+	else if (ranges_overlap(m->table, table_bytes, m->pba, pba_bytes))
+		why = "its table and PBA overlap (neither could be emulated)";
 	else if (!m->host_vectors)
 		why = "VFIO offers no MSI-X vectors for it";
+	else if (pci->fn.next_cap + PCI_MSIX_CAP_LENGTH > PCI_CONFIG_HEADER_SIZE)
+		why = "no room is left for it in the guest's config space";
 	if (why) {
-		log_warn("vfio-pci '%s': MSI-X hidden: %s", pci->name, why);
+		log_warn("vfio-pci '%s': MSI-X hidden: %s (%u vectors, BAR%u, table %#x, PBA "
+			 "%#x, PBA BIR %u)", pci->name, why, m->vectors, m->bar, m->table, m->pba,
+			 pba & PCI_MSIX_PBA_BIR);
 		return false;
 	}
 	m->present = true;
@@ -214,8 +241,11 @@ static int add_capability(struct vfio_pci *pci, struct vm *vm, const struct pci_
 			int rc = pci_msix_init(&pci->fn, vm, irq_ops, pci->msix.vectors, pci->msix.bar,
 					       pci->msix.table, pci->msix.pba);
 
-			if (rc)
+			/* msix_layout() took every refusable layout: this is the host's failure. */
+			if (rc) {
+				pci->msix.present = false;
 				return rc;
+			}
 			kept = true;
 		}
 		break;

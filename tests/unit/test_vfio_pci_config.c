@@ -6,10 +6,12 @@
  * recording irq ops. Checked: identity and BAR sizing, capability
  * filtering, COMMAND forwarding, trapped BAR forwarding, the memslot
  * pieces around the MSI-X table, MSI-X enable/mask/pending driving the
- * host vectors' eventfds, and the guest's Function Level Reset.
+ * host vectors' eventfds, the guest's Function Level Reset, and malformed MSI-X
+ * layouts passing the function through with MSI-X hidden.
  */
 #include <errno.h>
 #include <linux/pci_regs.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -434,6 +436,292 @@ START_TEST(hostile_capability_lists)
 	/* The AF -> PM loop is walked once: PM, PCIe, vendor kept; MSI, MSI-X, AF hidden. */
 	ck_assert_uint_eq(pci->caps_kept, 3);
 	ck_assert_uint_eq(pci->caps_hidden, 3);
+}
+END_TEST
+
+/* ---- malformed MSI-X: hidden with one warning, the function passed through ---- */
+
+static int saved_stderr = -1;
+static FILE *captured;
+static char log_text[8192];
+
+/* What the VMM logs from here to capture_end() goes to a file. */
+static void capture_start(void)
+{
+	fflush(stderr);
+	captured = tmpfile();
+	ck_assert_ptr_nonnull(captured);
+	saved_stderr = dup(STDERR_FILENO);
+	ck_assert_int_ge(saved_stderr, 0);
+	ck_assert_int_ge(dup2(fileno(captured), STDERR_FILENO), 0);
+}
+
+/* stderr restored; the captured text is in log_text. */
+static void capture_end(void)
+{
+	size_t n;
+
+	fflush(stderr);
+	ck_assert_int_ge(dup2(saved_stderr, STDERR_FILENO), 0);
+	close(saved_stderr);
+	rewind(captured);
+	n = fread(log_text, 1, sizeof(log_text) - 1, captured);
+	log_text[n] = '\0';
+	fclose(captured);
+}
+
+/* How many captured lines contain `needle`. */
+static unsigned captured_lines(const char *needle)
+{
+	unsigned n = 0;
+
+	for (const char *line = log_text; *line; ) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		const char *hit = strstr(line, needle);
+
+		n += hit && hit < line + len;
+		line += len + (end != NULL);
+	}
+	return n;
+}
+
+/*
+ * Realize over the fake as the test left it: it must succeed, with MSI-X
+ * hidden (not in the guest's list, nothing virtualized) and exactly one
+ * warning, which says `why`.
+ */
+static void expect_msix_hidden(const char *why)
+{
+	capture_start();
+	setup_pci();
+	capture_end();
+	ck_assert_uint_eq(captured_lines("MSI-X hidden"), 1);
+	ck_assert_msg(captured_lines(why) == 1, "warning without '%s': %s", why, log_text);
+	ck_assert(!pci->msix.present);
+	ck_assert_ptr_null(pci->fn.msix);
+	ck_assert_uint_eq(guest_cap(PCI_CAP_ID_MSIX), 0);
+}
+
+/* The function without MSI-X is still one a driver can use. */
+static void expect_function_usable(void)
+{
+	uint8_t ids[16];
+	unsigned offsets[16];
+
+	ck_assert_uint_eq(cfg_read(PCI_VENDOR_ID, 2), 0x8086);
+	ck_assert_uint_eq(guest_caps(ids, offsets), 3);
+	ck_assert_uint_eq(ids[0], PCI_CAP_ID_PM);
+	ck_assert_uint_eq(ids[1], PCI_CAP_ID_EXP);
+	ck_assert_uint_eq(ids[2], PCI_CAP_ID_VNDR);
+	/* BARs size and decode, COMMAND reaches the device. */
+	cfg_write(PCI_BASE_ADDRESS_0, 4, 0xffffffff);
+	ck_assert_uint_eq(cfg_read(PCI_BASE_ADDRESS_0, 4), (uint32_t)~(BAR0_SIZE - 1) | 0x0c);
+	cfg_write(PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	ck_assert_uint_eq(fake.config[PCI_COMMAND], PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	/* Nothing in BAR0 is virtual any more: the device's table bytes read through. */
+	ck_assert_uint_eq(bar0_read(TABLE, 4), 0xd5a00000u | TABLE);
+	bar0_write(0x200, 4, 0x11223344);
+	ck_assert_uint_eq(fake.bar0[0x200], 0x44);
+	/* No MSI-X host state, and none to clean up. */
+	ck_assert_ptr_null(pci->parked);
+	ck_assert(!fake.msix_enabled);
+}
+
+static void set_msix(uint16_t qsize, uint32_t table, uint32_t pba)
+{
+	put16(fake.config, 0x9a, qsize);
+	put32(fake.config, 0x9c, table);
+	put32(fake.config, 0xa0, pba);
+}
+
+START_TEST(msix_table_beyond_bar)
+{
+	set_msix(VECTORS - 1, BAR0_SIZE - 0x10, PBA);   /* 9 entries from 16 bytes before the end */
+	expect_msix_hidden("its table does not fit in its BAR");
+	expect_function_usable();
+	teardown();
+	/* Starting past the end, with an offset that would wrap a 32-bit sum. */
+	build_fake();
+	set_msix(VECTORS - 1, 0xfffffff8, PBA);
+	expect_msix_hidden("its table does not fit in its BAR");
+	expect_function_usable();
+}
+END_TEST
+
+START_TEST(msix_pba_beyond_bar)
+{
+	set_msix(VECTORS - 1, TABLE, BAR0_SIZE);        /* the PBA's 8 bytes just past the end */
+	expect_msix_hidden("its PBA does not fit in its BAR");
+	expect_function_usable();
+	teardown();
+	build_fake();
+	/* 2048 vectors: a 256-byte PBA, which starts 0xf8 bytes before the end. */
+	set_msix(0x7ff, 0, BAR0_SIZE - 0xf8);
+	expect_msix_hidden("its PBA does not fit in its BAR");
+	expect_function_usable();
+}
+END_TEST
+
+START_TEST(msix_in_absent_or_empty_bar)
+{
+	/* BAR4: VFIO has no region for it. */
+	set_msix(VECTORS - 1, TABLE | 4, PBA | 4);
+	expect_msix_hidden("its BAR is not offered to the guest");
+	expect_function_usable();
+	teardown();
+	/* BAR1: the high half of 64-bit BAR0, not a BAR of its own. */
+	build_fake();
+	set_msix(VECTORS - 1, TABLE | 1, PBA | 1);
+	expect_msix_hidden("its BAR is not offered to the guest");
+	expect_function_usable();
+	teardown();
+	/* BIR 7: reserved. */
+	build_fake();
+	set_msix(VECTORS - 1, TABLE | 7, PBA | 7);
+	expect_msix_hidden("its BAR is not offered to the guest");
+	expect_function_usable();
+}
+END_TEST
+
+/* A BAR VFIO reports with size 0 is not offered, so neither is an MSI-X table in it. */
+START_TEST(msix_in_zero_size_bar)
+{
+	set_msix(VECTORS - 1, TABLE | 4, PBA | 4);
+	put32(fake.config, PCI_BASE_ADDRESS_4, 0);
+	pci = calloc(1, sizeof(*pci));
+	ck_assert_ptr_nonnull(pci);
+	pci->name = "bar4-empty";
+	pci->io = &fake_io;
+	pci->io_opaque = &fake;
+	pci->intx.pin = -1;
+	pci->dev.regions[0] = (struct vfio_region){ .present = true, .size = BAR0_SIZE };
+	pci->dev.regions[4] = (struct vfio_region){ .present = true, .size = 0 };
+	pci->dev.irqs[VFIO_PCI_MSIX_IRQ_INDEX].count = VECTORS;
+	ck_assert_int_eq(vfio_pci_read_config(pci), 0);
+	capture_start();
+	ck_assert_int_eq(vfio_pci_build_function(pci, NULL, &rec_ops), 0);
+	capture_end();
+	ck_assert_uint_eq(captured_lines("MSI-X hidden: its BAR is not offered"), 1);
+	ck_assert_int_eq(vfio_pci_msix_init(pci), 0);
+	ck_assert(!pci->msix.present);
+	ck_assert_uint_eq(guest_cap(PCI_CAP_ID_MSIX), 0);
+	ck_assert_uint_eq(cfg_read(PCI_BASE_ADDRESS_4, 4), 0);
+}
+END_TEST
+
+START_TEST(msix_table_and_pba_overlap)
+{
+	/* The PBA inside the table: one of them would have to be the device's. */
+	set_msix(VECTORS - 1, TABLE, TABLE + 0x10);
+	expect_msix_hidden("its table and PBA overlap");
+	expect_function_usable();
+	teardown();
+	/* The same offset for both. */
+	build_fake();
+	set_msix(VECTORS - 1, TABLE, TABLE);
+	expect_msix_hidden("its table and PBA overlap");
+	expect_function_usable();
+	teardown();
+	/* Table ending exactly where the PBA starts: adjacent, not overlapping, offered. */
+	build_fake();
+	set_msix(VECTORS - 1, TABLE, TABLE + VECTORS * 16 + 8);
+	setup_pci();
+	ck_assert(pci->msix.present);
+	ck_assert_uint_ne(guest_cap(PCI_CAP_ID_MSIX), 0);
+}
+END_TEST
+
+START_TEST(msix_table_size_zero)
+{
+	/* VFIO offers no MSI-X vectors (an IRQ count of 0): nothing could fire. */
+	capture_start();
+	memset(triggers, 0, sizeof(triggers));
+	pci = calloc(1, sizeof(*pci));
+	ck_assert_ptr_nonnull(pci);
+	pci->name = "no-vectors";
+	pci->io = &fake_io;
+	pci->io_opaque = &fake;
+	pci->intx.pin = -1;
+	pci->dev.regions[0] = (struct vfio_region){ .present = true, .size = BAR0_SIZE };
+	ck_assert_int_eq(vfio_pci_read_config(pci), 0);
+	ck_assert_int_eq(vfio_pci_build_function(pci, NULL, &rec_ops), 0);
+	capture_end();
+	ck_assert_uint_eq(captured_lines("MSI-X hidden: VFIO offers no MSI-X vectors"), 1);
+	ck_assert_int_eq(vfio_pci_msix_init(pci), 0);
+	ck_assert(!pci->msix.present);
+	ck_assert_uint_eq(guest_cap(PCI_CAP_ID_MSIX), 0);
+	teardown();
+	/*
+	 * A Table Size field of 0 is not an empty table: the field is N - 1, so
+	 * it is one vector, which is offered as such.
+	 */
+	build_fake();
+	set_msix(0, TABLE, PBA);
+	setup_pci();
+	ck_assert(pci->msix.present);
+	ck_assert_uint_eq(pci->fn.msix->vectors, 1);
+	ck_assert_uint_eq(cfg_read(guest_cap(PCI_CAP_ID_MSIX) + PCI_MSIX_FLAGS, 2) &
+			  PCI_MSIX_FLAGS_QSIZE, 0);
+}
+END_TEST
+
+/*
+ * The guest's config space is full by the time the MSI-X capability comes
+ * (a long vendor capability before it): no room, MSI-X hidden, not fatal.
+ */
+START_TEST(msix_no_room_in_config_space)
+{
+	uint8_t *c = fake.config;
+
+	/* 0x40 vendor, 0xb8 bytes (to 0xf8) -> 0xf4 MSI-X -> end; the guest's copy needs 0x104. */
+	memset(c + 0x40, 0, 0xc0);
+	c[PCI_CAPABILITY_LIST] = 0x40;
+	c[0x40] = PCI_CAP_ID_VNDR; c[0x41] = 0xf4; c[0x42] = 0xb8;
+	c[0xf4] = PCI_CAP_ID_MSIX; c[0xf5] = 0; put16(c, 0xf6, VECTORS - 1);
+	put32(c, 0xf8, TABLE); put32(c, 0xfc, PBA);
+	capture_start();
+	setup_pci();
+	capture_end();
+	ck_assert_uint_eq(captured_lines("MSI-X hidden: no room is left"), 1);
+	ck_assert(!pci->msix.present);
+	ck_assert_ptr_null(pci->fn.msix);
+	uint8_t ids[16];
+	unsigned offsets[16];
+
+	ck_assert_uint_eq(guest_caps(ids, offsets), 1);
+	ck_assert_uint_eq(ids[0], PCI_CAP_ID_VNDR);
+	ck_assert_uint_eq(bar0_read(TABLE, 4), 0xd5a00000u | TABLE);
+}
+END_TEST
+
+/* A host resource error while setting MSI-X up is not a layout problem: realize fails. */
+static int enomem_init(struct vm *vm, struct irq_msi *msi)
+{
+	memset(msi, 0, sizeof(*msi));
+	msi->eventfd = -1;
+	return -ENOMEM;
+}
+
+static const struct pci_irq_ops enomem_ops = {
+	.init = enomem_init, .program = rec_program, .trigger = rec_trigger,
+	.destroy = rec_destroy,
+};
+
+START_TEST(msix_host_resource_error_fails)
+{
+	pci = calloc(1, sizeof(*pci));
+	ck_assert_ptr_nonnull(pci);
+	pci->name = "enomem";
+	pci->io = &fake_io;
+	pci->io_opaque = &fake;
+	pci->intx.pin = -1;
+	pci->dev.regions[0] = (struct vfio_region){ .present = true, .size = BAR0_SIZE };
+	pci->dev.irqs[VFIO_PCI_MSIX_IRQ_INDEX].count = VECTORS;
+	ck_assert_int_eq(vfio_pci_read_config(pci), 0);
+	ck_assert_int_eq(vfio_pci_build_function(pci, NULL, &enomem_ops), -ENOMEM);
+	ck_assert(!pci->msix.present);
+	ck_assert_ptr_null(pci->fn.msix);
 }
 END_TEST
 
@@ -953,6 +1241,17 @@ Suite *vfio_pci_config_suite(void)
 	tcase_add_test(tc, devctl_writes_without_flr_do_nothing);
 	tcase_add_test(tc, flr_bit_reads_zero);
 	tcase_add_test(tc, model_reset_resets_the_device);
+	suite_add_tcase(suite, tc);
+	tc = tcase_create("malformed_msix");
+	tcase_add_checked_fixture(tc, build_fake, teardown);
+	tcase_add_test(tc, msix_table_beyond_bar);
+	tcase_add_test(tc, msix_pba_beyond_bar);
+	tcase_add_test(tc, msix_in_absent_or_empty_bar);
+	tcase_add_test(tc, msix_in_zero_size_bar);
+	tcase_add_test(tc, msix_table_and_pba_overlap);
+	tcase_add_test(tc, msix_table_size_zero);
+	tcase_add_test(tc, msix_no_room_in_config_space);
+	tcase_add_test(tc, msix_host_resource_error_fails);
 	suite_add_tcase(suite, tc);
 	tc = tcase_create("intx");
 	tcase_add_checked_fixture(tc, intx_setup, intx_teardown);
