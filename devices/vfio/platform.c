@@ -43,6 +43,7 @@
 #include "vmm/fdt.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
+#include "vmm/x86/insn.h"
 
 #define AREA_START 0xf0000000ull /* platform MMIO area (docs/architecture.md) */
 #define AREA_END   0xfec00000ull
@@ -91,6 +92,7 @@ struct vplat {
 	unsigned region_count;
 	struct plat_irq irqs[VFIO_MAX_IRQ_INDEXES];
 	unsigned irq_count;
+	bool target_added;                /* vplat_store64 is an instruction-completer target */
 };
 
 /* ---- config ---- */
@@ -221,6 +223,39 @@ static void region_write(void *opaque, uint64_t offset, unsigned size, uint64_t 
 }
 
 static const struct bus_region_ops region_ops = { .read = region_read, .write = region_write };
+
+/*
+ * A 64-byte store (MOVDIR64B, ENQCMD) onto a trapped part of a region: KVM
+ * cannot emulate it, the instruction completer (vmm/x86/insn.h) hands it
+ * here. Without this target it was dropped, so the same store reached the
+ * device with `mmap = true` (a memslot: the CPU does it) and vanished with
+ * `mmap = false`. Forwarded as one 64-byte write, like any trapped write
+ * (beyond the region's bytes: dropped; the device may refuse it), with the
+ * same edge resampling. Destinations are 64-byte aligned and windows
+ * page-aligned, so a store never straddles two regions.
+ */
+static bool vplat_store64(void *opaque, uint64_t gpa, const uint8_t data[64],
+			  enum x86_store64_kind kind, bool *accepted)
+{
+	struct vplat *d = opaque;
+
+	for (unsigned i = 0; i < d->region_count; i++) {
+		struct plat_region *r = &d->regions[i];
+		uint64_t window = (r->size + PAGE - 1) & ~(PAGE - 1);
+
+		if (!r->trapped || gpa < r->gpa || gpa - r->gpa >= window)
+			continue;
+		uint64_t offset = gpa - r->gpa;
+		uint32_t lines = irq_lines_high(d);
+
+		*accepted = offset + 64 <= r->size &&
+			    vfio_region_write(&d->vfio, r->index, offset, data, 64) == 0;
+		if (lines)
+			irq_resample_edge(d, lines);
+		return true;
+	}
+	return false;
+}
 
 /* Memslots for the mmappable areas; the bus region underneath gets the rest. */
 static void map_areas(struct vplat *d, struct plat_region *r)
@@ -426,6 +461,9 @@ static int vplat_realize(struct device *dev, struct vm *vm)
 			 "as one anyway", d->name, d->sysfs, d->vfio.info.flags);
 	if ((rc = place_regions(d)) || (rc = setup_irqs(d)))
 		return rc;
+	if ((rc = x86_insn_add_target(&vm->insn_targets, vplat_store64, d)))
+		return rc;
+	d->target_added = true;
 	log_debug("%s: %s at %#llx: %u regions, %u IRQs", d->name, d->sysfs,
 		  (unsigned long long)d->address, d->region_count, d->irq_count);
 	return 0;
@@ -510,6 +548,9 @@ static void vplat_unrealize(struct device *dev, struct vm *vm)
 {
 	struct vplat *d = dev->state;
 
+	if (d->target_added)
+		x86_insn_remove_target(&vm->insn_targets, d);
+	d->target_added = false;
 	for (unsigned i = 0; i < d->irq_count; i++) {
 		struct plat_irq *irq = &d->irqs[i];
 
