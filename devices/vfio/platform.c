@@ -346,6 +346,17 @@ static void on_trigger(void *opaque, uint32_t events)
 	}
 	atomic_store(&irq->high, true);
 	ioapic_set_level(ioapic, irq->pin, true);
+	/*
+	 * A trapped write on a vCPU may have resampled between the two lines
+	 * above: it took `high`, lowered a pin that was not up yet and unmasked
+	 * the host line. The pin must end as that resample meant, down;
+	 * otherwise it stays up with nothing left to lower it, and the next
+	 * interrupt on an edge-programmed pin makes no edge. The guest still
+	 * saw this one's edge; if the device asserts again, the unmasked host
+	 * line signals the eventfd and this runs again.
+	 */
+	if (!atomic_load(&irq->high))
+		ioapic_set_level(ioapic, irq->pin, false);
 }
 
 /* Level pin EOI'd (IOAPIC lock held: only VFIO here). The line is down
