@@ -19,7 +19,10 @@
 # 5. Hostile inputs: a file that is no kernel, an initrd that does not fit.
 # 6. vmlinux again with a passed-through DSA (configs/linux-vfio.toml) under
 #    the VFIO host simulator: the kernel's PCI enumeration finds it with its
-#    ids and sizes its BARs from the virtualized config space.
+#    ids and sizes its BARs from the virtualized config space, and the
+#    kernel's idxd driver (CONFIG_INTEL_IDXD) probes it.
+# 7. vmlinux with the emulated DSA (configs/linux-dsa.toml): enumerated, and
+#    idxd probes it (reset, capabilities, tables, MSI-X) before /init.
 #
 # Environment: VMM (build/vmm), BUILD (build), LINUX_DISK_SECTORS (16384),
 # LINUX_TEST_TIMEOUT (seconds per boot, 900).
@@ -51,7 +54,7 @@ else
 fi
 echo "# KVM mode: $mode ($( [ "$mode" = hardware ] && echo "VT-x/AMD-V: guest CPL 0 native, /init runs" ||
 	echo "no VT-x/AMD-V: guest CPL 0 emulated, user space cannot make system calls"))"
-echo "1..23"
+echo "1..27"
 
 paths=(--set "vm.kernel=$linux/vmlinux" --set "vm.initrd=$linux/initrd.cpio"
 	--set "devices.disk0.path=$linux/disk.img")
@@ -139,7 +142,8 @@ else
 	check "an initrd without a kernel is a config error" "$out/initrd-only.log" "'initrd' needs 'kernel'"
 fi
 
-# 21-23: a passed-through function seen by a real kernel's PCI core.
+# 21-24: a passed-through function seen by a real kernel's PCI core and
+# probed by its idxd driver.
 vfio_sim=$build/vfio-sim/libvfiosim.so
 if [ -f "$vfio_sim" ]; then
 	log=$out/vfio.log
@@ -164,11 +168,28 @@ if [ -f "$vfio_sim" ]; then
 		not_ok "vfio: BAR0 (64 KiB) and BAR2 (16 KiB) sized in the PCI window from the virtual config space" \
 			"no matching BAR lines in $log"
 	fi
+	check "vfio: the kernel's idxd driver probes the passed-through DSA" "$log" \
+		'idxd 0000:00:0[0-9a-f]\.0: Intel\(R\) Accelerator Device \(v100\)'
 else
-	for what in "reaches /init" "enumerated" "BARs sized"; do
+	for what in "reaches /init" "enumerated" "BARs sized" "idxd probes"; do
 		not_ok "vfio: $what" "$vfio_sim missing (run make)"
 	done
 fi
+
+# 25-27: the emulated DSA (devices/dsa/) probed by the kernel's idxd driver.
+log=$out/dsa.log
+timeout --signal=TERM --kill-after=10 "$boot_timeout" "$vmm" run configs/linux-dsa.toml \
+	--set "vm.kernel=$linux/vmlinux" --set "vm.initrd=$linux/initrd.cpio" >"$log" 2>&1
+status=$?
+if [ "$status" -eq 0 ] && grep -qaF 'Run /init as init process' "$log"; then
+	ok "dsa: vmlinux with an emulated DSA reaches /init and resets"
+else
+	not_ok "dsa: vmlinux with an emulated DSA reaches /init and resets" "status $status; log $log"
+fi
+check "dsa: Linux enumerates the emulated DSA (8086:0b25, class 0x088000)" "$log" \
+	'pci 0000:00:0[0-9a-f]\.0: \[8086:0b25\] type 00 class 0x088000'
+check "dsa: the kernel's idxd driver probes the emulated DSA" "$log" \
+	'idxd 0000:00:0[0-9a-f]\.0: Intel\(R\) Accelerator Device \(v100\)'
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
