@@ -7,6 +7,7 @@
 #include "fw/apic.h"
 #include "fw/cpu.h"
 #include "fw/dsa.h"
+#include "fw/io.h"
 #include "fw/tsc.h"
 
 #define CMD_POLL_US      1000
@@ -130,10 +131,6 @@ static inline void store_fence(void)
 	__asm__ volatile("sfence" : : : "memory");
 }
 
-static inline void movdir64b(volatile void *dst, const void *src)
-{
-	__asm__ volatile("movdir64b (%1), %0" : : "r"(dst), "r"(src) : "memory");
-}
 
 static volatile uint8_t *next_portal_slot(struct fw_dsa *dsa, unsigned int wq, unsigned int page)
 {
@@ -153,14 +150,14 @@ void fw_dsa_submit_page(struct fw_dsa *dsa, unsigned int wq, unsigned int page,
 			const struct dsa_hw_desc *desc)
 {
 	store_fence();
-	movdir64b(next_portal_slot(dsa, wq, page), desc);
+	movdir64b((uint64_t)(uintptr_t)next_portal_slot(dsa, wq, page), desc);
 }
 
 void fw_dsa_submit_many(struct fw_dsa *dsa, const struct dsa_hw_desc *descs, unsigned int n)
 {
 	store_fence();
 	for (unsigned int i = 0; i < n; i++)
-		movdir64b(next_portal_slot(dsa, 0, 0), &descs[i]);
+		movdir64b((uint64_t)(uintptr_t)next_portal_slot(dsa, 0, 0), &descs[i]);
 }
 
 uint8_t fw_dsa_wait(const struct dsa_completion_record *record, uint64_t timeout_tsc)

@@ -28,6 +28,7 @@
 #include "fw/apic.h"
 #include "fw/dsa.h"
 #include "fw/fdt.h"
+#include "fw/io.h"
 #include "fw/irq.h"
 #include "fw/pci.h"
 #include "fw/test.h"
@@ -72,54 +73,9 @@ static uint64_t ms(uint64_t n)
 
 /* ---- raw accesses of any size at any address (the compiler may not split them) ---- */
 
-static uint64_t mmio_read(uint64_t addr, unsigned size)
-{
-	uint64_t v = 0;
 
-	switch (size) {
-	case 1:
-		__asm__ volatile("movzbq (%1), %0" : "=r"(v) : "r"(addr) : "memory");
-		break;
-	case 2:
-		__asm__ volatile("movzwq (%1), %0" : "=r"(v) : "r"(addr) : "memory");
-		break;
-	case 4:
-		__asm__ volatile("movl (%1), %k0" : "=r"(v) : "r"(addr) : "memory");
-		break;
-	default:
-		__asm__ volatile("movq (%1), %0" : "=r"(v) : "r"(addr) : "memory");
-		break;
-	}
-	return v;
-}
 
-static void mmio_write(uint64_t addr, unsigned size, uint64_t v)
-{
-	switch (size) {
-	case 1:
-		__asm__ volatile("movb %b0, (%1)" : : "r"(v), "r"(addr) : "memory");
-		break;
-	case 2:
-		__asm__ volatile("movw %w0, (%1)" : : "r"(v), "r"(addr) : "memory");
-		break;
-	case 4:
-		__asm__ volatile("movl %k0, (%1)" : : "r"(v), "r"(addr) : "memory");
-		break;
-	default:
-		__asm__ volatile("movq %0, (%1)" : : "r"(v), "r"(addr) : "memory");
-		break;
-	}
-}
 
-static void movdir64b(uint64_t dst_addr, const void *from)
-{
-	__asm__ volatile("movdir64b (%1), %0" : : "r"(dst_addr), "r"(from) : "memory");
-}
-
-static uint64_t ones(unsigned size)
-{
-	return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
-}
 
 static uint32_t prng = 0x2545f491u;
 
@@ -320,9 +276,9 @@ TEST(config_writes_of_every_size_at_every_offset)
 				for (unsigned p = 0; p < 5; p++) {
 					uint32_t v = p < 4 ? patterns[p] : rnd();
 
-					mmio_write(ecam(4 * dword + byte), sizes[s], v);
+					mmio_write_sized(ecam(4 * dword + byte), sizes[s], v);
 				}
-				(void)mmio_read(ecam(4 * dword + byte), sizes[s]);
+				(void)mmio_read_sized(ecam(4 * dword + byte), sizes[s]);
 			}
 		}
 		fw_pci_write32(bdf(), 4 * dword, saved[dword]);
@@ -344,18 +300,18 @@ TEST(config_writes_of_every_size_at_every_offset)
 	 * page straddle into the next function's config space. */
 	for (unsigned off = 0x100; off < 0x1000; off++) {
 		for (unsigned s = 0; s < 3; s++) {
-			mmio_write(ecam(off), sizes[s], rnd());
+			mmio_write_sized(ecam(off), sizes[s], rnd());
 			if (off + sizes[s] > 0x1000)
 				continue;
-			uint64_t want = off % sizes[s] ? ones(sizes[s]) : 0;
+			uint64_t want = off % sizes[s] ? mmio_ones(sizes[s]) : 0;
 
-			bad_reads += mmio_read(ecam(off), sizes[s]) != want;
+			bad_reads += mmio_read_sized(ecam(off), sizes[s]) != want;
 		}
 	}
 	CHECK(bad_reads == 0, "%u extended-space reads were not 0 (aligned) / all-ones", bad_reads);
 	/* Misaligned header reads are all-ones too, and nothing moved. */
-	CHECK_EQ(mmio_read(ecam(FW_PCI_VENDOR_ID + 1), 2), 0xffff);
-	CHECK_EQ(mmio_read(ecam(FW_PCI_BAR0 + 2), 4), 0xffffffffu);
+	CHECK_EQ(mmio_read_sized(ecam(FW_PCI_VENDOR_ID + 1), 2), 0xffff);
+	CHECK_EQ(mmio_read_sized(ecam(FW_PCI_BAR0 + 2), 4), 0xffffffffu);
 	for (unsigned i = 0; i < 64; i++) {
 		uint32_t now = fw_pci_read32(bdf(), 4 * i);
 
@@ -403,17 +359,17 @@ static void check_interrupt_controllers(const char *what, uint32_t ioapic_versio
 	CHECK(fw_irq_wait_count(VEC_IPI, before + 1, timeout), "%s on the LAPIC: self-IPI lost",
 	      what);
 	if (ioapic_version) {
-		mmio_write(IOAPIC_BASE, 4, 1); /* IOREGSEL: the version register */
-		CHECK(mmio_read(IOAPIC_BASE + 0x10, 4) == ioapic_version,
+		mmio_write_sized(IOAPIC_BASE, 4, 1); /* IOREGSEL: the version register */
+		CHECK(mmio_read_sized(IOAPIC_BASE + 0x10, 4) == ioapic_version,
 		      "%s on the IOAPIC: version reads %#llx", what,
-		      (unsigned long long)mmio_read(IOAPIC_BASE + 0x10, 4));
+		      (unsigned long long)mmio_read_sized(IOAPIC_BASE + 0x10, 4));
 	}
 }
 
 static uint32_t read_ioapic_version(void)
 {
-	mmio_write(IOAPIC_BASE, 4, 1);
-	uint32_t v = (uint32_t)mmio_read(IOAPIC_BASE + 0x10, 4);
+	mmio_write_sized(IOAPIC_BASE, 4, 1);
+	uint32_t v = (uint32_t)mmio_read_sized(IOAPIC_BASE + 0x10, 4);
 
 	return v == 0xffffffffu ? 0 : v;
 }
@@ -475,7 +431,7 @@ TEST(bar_over_another_bar)
 	 * says (and logs): the lowest BAR wins, so BAR0's registers and its
 	 * virtual MSI-X table still answer there, never the portal's memory. */
 	fw_pci_set_bar(dsa.pci, DSA_WQ_BAR, bar0);
-	CHECK_EQ(mmio_read(bar0 + DSA_REG_VERSION, 4), 0x100);
+	CHECK_EQ(mmio_read_sized(bar0 + DSA_REG_VERSION, 4), 0x100);
 	for (unsigned w = 0; w < 4; w++)
 		CHECK(fw_msix_entry(&dsa.msix, 0, w) == entry0[w], "MSI-X entry 0 word %u reads %#x "
 		      "under BAR2, was %#x", w, fw_msix_entry(&dsa.msix, 0, w), entry0[w]);
@@ -486,9 +442,9 @@ TEST(bar_over_another_bar)
 		CHECK(portal_is_memslot(), "BAR2 back from over BAR0 is not a memslot");
 	/* BAR0 over BAR2 (BAR0 still wins: it is the lower BAR), and a swap. */
 	fw_pci_set_bar(dsa.pci, DSA_MMIO_BAR, bar2 & ~(BAR0_SIZE - 1));
-	CHECK_EQ(mmio_read((bar2 & ~(BAR0_SIZE - 1)) + DSA_REG_VERSION, 4), 0x100);
+	CHECK_EQ(mmio_read_sized((bar2 & ~(BAR0_SIZE - 1)) + DSA_REG_VERSION, 4), 0x100);
 	fw_pci_set_bar(dsa.pci, DSA_WQ_BAR, bar0);
-	CHECK_EQ(mmio_read((bar2 & ~(BAR0_SIZE - 1)) + DSA_REG_VERSION, 4), 0x100);
+	CHECK_EQ(mmio_read_sized((bar2 & ~(BAR0_SIZE - 1)) + DSA_REG_VERSION, 4), 0x100);
 	if (mmapped) {
 		refresh_pointers();
 		CHECK(portal_is_memslot(), "BAR2 alone at BAR0's old place is not a memslot");
@@ -512,7 +468,7 @@ static void set_bar_high(unsigned index, uint32_t high)
 static bool decodes_at_home(unsigned index)
 {
 	if (index == DSA_MMIO_BAR)
-		return mmio_read(bar0 + DSA_REG_VERSION, 4) == 0x100;
+		return mmio_read_sized(bar0 + DSA_REG_VERSION, 4) == 0x100;
 	return portal_is_memslot();
 }
 
@@ -705,8 +661,8 @@ TEST(odd_accesses_to_the_trapped_bar)
 	 * (0x00-0x3f), read and written: writes there change nothing on a DSA. */
 	for (unsigned off = 0; off < 0x38; off++) {
 		for (unsigned s = 0; s < 4; s++) {
-			(void)mmio_read(regs + off, sizes[s]);
-			mmio_write(regs + off, sizes[s], ~0ull);
+			(void)mmio_read_sized(regs + off, sizes[s]);
+			mmio_write_sized(regs + off, sizes[s], ~0ull);
 		}
 	}
 	CHECK_EQ(fw_dsa_read32(&dsa, DSA_REG_VERSION), version);
@@ -718,37 +674,37 @@ TEST(odd_accesses_to_the_trapped_bar)
 			bool valid = (sizes[s] == 4 || sizes[s] == 8) && off % sizes[s] == 0;
 
 			if (!valid)
-				CHECK(mmio_read(table + 16 + off, sizes[s]) == ones(sizes[s]),
+				CHECK(mmio_read_sized(table + 16 + off, sizes[s]) == mmio_ones(sizes[s]),
 				      "table +%#x size %u reads data", 16 + off, sizes[s]);
 			if (!valid)
-				mmio_write(table + 16 + off, sizes[s], 0);
+				mmio_write_sized(table + 16 + off, sizes[s], 0);
 		}
 	}
 	for (unsigned w = 0; w < 4; w++)
 		CHECK_EQ(fw_msix_entry(&dsa.msix, 1, w), entry[w]);
 	/* Straddling the table's end (its start is a page boundary, where the
 	 * CPU splits an access in two), into the PBA, past the PBA. */
-	CHECK_EQ(mmio_read(table + 16 * dsa.msix.size - 4, 8), ~0ull);
-	mmio_write(table + 16 * dsa.msix.size - 4, 8, 0);
+	CHECK_EQ(mmio_read_sized(table + 16 * dsa.msix.size - 4, 8), ~0ull);
+	mmio_write_sized(table + 16 * dsa.msix.size - 4, 8, 0);
 	CHECK_EQ(fw_msix_entry(&dsa.msix, dsa.msix.size - 1, 3) & 1, 1); /* still masked */
 	for (unsigned off = 0; off < 16; off++)
-		mmio_write(pba + off, sizes[off % 4], ~0ull); /* read-only */
+		mmio_write_sized(pba + off, sizes[off % 4], ~0ull); /* read-only */
 	CHECK(!fw_msix_pending(&dsa.msix, 0) && !fw_msix_pending(&dsa.msix, 1),
 	      "PBA writes set pending bits");
-	(void)mmio_read(pba + 8, 8);
-	(void)mmio_read(pba + 0x7fc, 8);
+	(void)mmio_read_sized(pba + 8, 8);
+	(void)mmio_read_sized(pba + 0x7fc, 8);
 	/* The last bytes of each BAR, and accesses straddling their ends (into
 	 * the next BAR or into nothing). */
 	for (unsigned s = 0; s < 4; s++) {
-		(void)mmio_read(bar0 + BAR0_SIZE - sizes[s], sizes[s]);
-		(void)mmio_read(bar0 + BAR0_SIZE - sizes[s] / 2, sizes[s]);
-		(void)mmio_read(bar2 + bar2_size - sizes[s] / 2, sizes[s]);
-		mmio_write(bar2 + bar2_size - sizes[s] / 2, sizes[s], ~0ull);
+		(void)mmio_read_sized(bar0 + BAR0_SIZE - sizes[s], sizes[s]);
+		(void)mmio_read_sized(bar0 + BAR0_SIZE - sizes[s] / 2, sizes[s]);
+		(void)mmio_read_sized(bar2 + bar2_size - sizes[s] / 2, sizes[s]);
+		mmio_write_sized(bar2 + bar2_size - sizes[s] / 2, sizes[s], ~0ull);
 	}
 	/* Past the end of BAR2 nothing answers; writes go nowhere. */
-	CHECK_EQ(mmio_read(bar2 + bar2_size, 4), 0xffffffffu);
-	CHECK_EQ(mmio_read(bar2 + bar2_size + 0x1000, 8), ~0ull);
-	mmio_write(bar2 + bar2_size + 0x40, 8, 0);
+	CHECK_EQ(mmio_read_sized(bar2 + bar2_size, 4), 0xffffffffu);
+	CHECK_EQ(mmio_read_sized(bar2 + bar2_size + 0x1000, 8), ~0ull);
+	mmio_write_sized(bar2 + bar2_size + 0x40, 8, 0);
 	/* 64-byte stores where they do not belong: onto the MSI-X table,
 	 * into the registers, onto nothing in the window. */
 	memset(junk, 0xee, sizeof(junk));
@@ -775,11 +731,11 @@ TEST(memory_decoding_off)
 	fw_pci_command(bdf(), 0, FW_PCI_COMMAND_MEMORY);
 	/* Nothing answers and nothing reaches the device: not the registers,
 	 * not the virtual MSI-X table, not a submission to the portal. */
-	CHECK_EQ(mmio_read(bar0 + DSA_REG_VERSION, 4), 0xffffffffu);
-	CHECK_EQ(mmio_read(bar0 + TABLE_OFFSET + 16, 8), ~0ull);
-	mmio_write(bar0 + TABLE_OFFSET + 16, 8, 0x1234);
-	mmio_write(bar0 + TABLE_OFFSET + 28, 4, 0);
-	CHECK_EQ(mmio_read(bar2, 8), ~0ull);
+	CHECK_EQ(mmio_read_sized(bar0 + DSA_REG_VERSION, 4), 0xffffffffu);
+	CHECK_EQ(mmio_read_sized(bar0 + TABLE_OFFSET + 16, 8), ~0ull);
+	mmio_write_sized(bar0 + TABLE_OFFSET + 16, 8, 0x1234);
+	mmio_write_sized(bar0 + TABLE_OFFSET + 28, 4, 0);
+	CHECK_EQ(mmio_read_sized(bar2, 8), ~0ull);
 	movdir64b(bar2, &d);
 	movdir64b(bar2 + 64, &d);
 	fw_udelay(20000);

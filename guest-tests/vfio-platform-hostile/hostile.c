@@ -27,6 +27,7 @@
 #include "fw/apic.h"
 #include "fw/fdt.h"
 #include "fw/irq.h"
+#include "fw/io.h"
 #include "fw/test.h"
 #include "fw/tsc.h"
 
@@ -64,54 +65,9 @@ static volatile uint32_t *reg(unsigned off)
 	return (volatile uint32_t *)(uintptr_t)(dev.regs + off);
 }
 
-static uint64_t read_sized(uint64_t addr, unsigned size)
-{
-	uint64_t v = 0;
 
-	switch (size) {
-	case 1:
-		__asm__ volatile("movzbq (%1), %0" : "=r"(v) : "r"(addr) : "memory");
-		break;
-	case 2:
-		__asm__ volatile("movzwq (%1), %0" : "=r"(v) : "r"(addr) : "memory");
-		break;
-	case 4:
-		__asm__ volatile("movl (%1), %k0" : "=r"(v) : "r"(addr) : "memory");
-		break;
-	default:
-		__asm__ volatile("movq (%1), %0" : "=r"(v) : "r"(addr) : "memory");
-		break;
-	}
-	return v;
-}
 
-static void write_sized(uint64_t addr, unsigned size, uint64_t v)
-{
-	switch (size) {
-	case 1:
-		__asm__ volatile("movb %b0, (%1)" : : "r"(v), "r"(addr) : "memory");
-		break;
-	case 2:
-		__asm__ volatile("movw %w0, (%1)" : : "r"(v), "r"(addr) : "memory");
-		break;
-	case 4:
-		__asm__ volatile("movl %k0, (%1)" : : "r"(v), "r"(addr) : "memory");
-		break;
-	default:
-		__asm__ volatile("movq %0, (%1)" : : "r"(v), "r"(addr) : "memory");
-		break;
-	}
-}
 
-static void movdir64b(uint64_t dst_addr, const void *from)
-{
-	__asm__ volatile("movdir64b (%1), %0" : : "r"(dst_addr), "r"(from) : "memory");
-}
-
-static uint64_t ones(unsigned size)
-{
-	return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
-}
 
 static void ioapic_write(unsigned index, uint32_t value)
 {
@@ -198,10 +154,10 @@ TEST(reads_every_size_every_offset)
 
 		/* Up to the window's end: the last ones straddle into the SRAM's window. */
 		for (unsigned off = 0; off + size <= dev.regs_size; off++) {
-			uint64_t v = read_sized(dev.regs + off, size), want;
+			uint64_t v = mmio_read_sized(dev.regs + off, size), want;
 
 			if (size != 4 || off % 4)
-				want = ones(size);  /* refused by the device */
+				want = mmio_ones(size);  /* refused by the device */
 			else if (off == REG_ID)
 				want = DEVICE_ID;
 			else if (off == REG_VERSION)
@@ -237,21 +193,21 @@ TEST(straddling_and_beyond_the_last_region)
 	/* Across the register/SRAM boundary: two bus regions, never one access. */
 	for (unsigned size = 2; size <= 8; size *= 2)
 		for (unsigned back = 1; back < size; back++) {
-			(void)read_sized(dev.regs + dev.regs_size - back, size);
-			write_sized(dev.regs + dev.regs_size - back, size, ~0ull);
+			(void)mmio_read_sized(dev.regs + dev.regs_size - back, size);
+			mmio_write_sized(dev.regs + dev.regs_size - back, size, ~0ull);
 		}
 	/* Past the last region: no device, reads all ones, writes go nowhere. */
 	for (unsigned size = 1; size <= 8; size *= 2)
 		for (unsigned off = 0; off < 64; off++) {
-			wrong += read_sized(end + off, size) != ones(size);
-			write_sized(end + off, size, 0x1122334455667788ull);
-			wrong += read_sized(end + off, size) != ones(size);
+			wrong += mmio_read_sized(end + off, size) != mmio_ones(size);
+			mmio_write_sized(end + off, size, 0x1122334455667788ull);
+			wrong += mmio_read_sized(end + off, size) != mmio_ones(size);
 		}
 	CHECK(!wrong, "%u reads past the last region were not all ones", wrong);
 	/* Straddling the SRAM's end: half device, half nothing. */
 	for (unsigned size = 2; size <= 8; size *= 2)
 		for (unsigned back = 1; back < size; back++)
-			(void)read_sized(end - back, size);
+			(void)mmio_read_sized(end - back, size);
 	check_registers(scratch, count);
 }
 
@@ -271,7 +227,7 @@ TEST(writes_every_size_every_offset_and_read_only_registers)
 			if (sizes[s] == 4 && off % 4 == 0 &&
 			    (off == REG_SCRATCH || off == REG_RAISE))
 				continue;
-			write_sized(dev.regs + off, sizes[s], ~0ull);
+			mmio_write_sized(dev.regs + off, sizes[s], ~0ull);
 		}
 	/* Read-only registers ignore writes. */
 	*reg(REG_ID) = 0;

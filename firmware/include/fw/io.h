@@ -66,4 +66,61 @@ static inline uint64_t mmio_read64(const volatile void *addr)
 	return *(const volatile uint64_t *)addr;
 }
 
+/*
+ * Accesses of an exact size at any address, aligned or not: what hostile
+ * tests need to probe a device with every access shape (the asm keeps the
+ * compiler from splitting, merging or widening them). size 8 or anything
+ * else is a quadword.
+ */
+static inline uint64_t mmio_read_sized(uint64_t addr, unsigned size)
+{
+	uint64_t v = 0;
+
+	switch (size) {
+	case 1:
+		__asm__ volatile("movzbq (%1), %0" : "=r"(v) : "r"(addr) : "memory");
+		break;
+	case 2:
+		__asm__ volatile("movzwq (%1), %0" : "=r"(v) : "r"(addr) : "memory");
+		break;
+	case 4:
+		__asm__ volatile("movl (%1), %k0" : "=r"(v) : "r"(addr) : "memory");
+		break;
+	default:
+		__asm__ volatile("movq (%1), %0" : "=r"(v) : "r"(addr) : "memory");
+		break;
+	}
+	return v;
+}
+
+static inline void mmio_write_sized(uint64_t addr, unsigned size, uint64_t v)
+{
+	switch (size) {
+	case 1:
+		__asm__ volatile("movb %b0, (%1)" : : "r"(v), "r"(addr) : "memory");
+		break;
+	case 2:
+		__asm__ volatile("movw %w0, (%1)" : : "r"(v), "r"(addr) : "memory");
+		break;
+	case 4:
+		__asm__ volatile("movl %k0, (%1)" : : "r"(v), "r"(addr) : "memory");
+		break;
+	default:
+		__asm__ volatile("movq %0, (%1)" : : "r"(v), "r"(addr) : "memory");
+		break;
+	}
+}
+
+/* All-ones of an access size: what a read nobody answers returns. */
+static inline uint64_t mmio_ones(unsigned size)
+{
+	return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
+}
+
+/* One 64-byte direct store (DSA portals; the VMM completes it when trapped). */
+static inline void movdir64b(uint64_t dst, const void *src)
+{
+	__asm__ volatile("movdir64b (%1), %0" : : "r"(dst), "r"(src) : "memory");
+}
+
 #endif
