@@ -2,9 +2,11 @@
 #include "devices/dsa/core.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vmm/log.h"
 
@@ -354,6 +356,41 @@ bool dsa_core_poll(struct dsa_core *core, bool full_scan)
 			found += scan_portal(core, i, full_scan);
 	}
 	return found != 0;
+}
+
+bool dsa_core_poll_draining(struct dsa_core *core)
+{
+	uint64_t request = atomic_load(&core->drain_request);
+	bool draining = request != atomic_load(&core->drain_done);
+	bool worked = dsa_core_poll(core, draining);
+
+	if (!worked && draining)
+		atomic_store(&core->drain_done, request);
+	return worked;
+}
+
+static int64_t elapsed_ns(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1000000000ll + (now.tv_nsec - since->tv_nsec);
+}
+
+bool dsa_core_drain_wait(struct dsa_core *core, bool (*give_up)(void *opaque), void *opaque)
+{
+	uint64_t want = atomic_fetch_add(&core->drain_request, 1) + 1;
+	struct timespec start;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	if (core->ops && core->ops->kick)
+		core->ops->kick(core->opaque);
+	while (atomic_load(&core->drain_done) < want) {
+		if ((give_up && give_up(opaque)) || elapsed_ns(&start) > DSA_DRAIN_TIMEOUT_NS)
+			return false;
+		sched_yield();
+	}
+	return true;
 }
 
 void dsa_core_set_portal(struct dsa_core *core, unsigned wq, uint8_t *pages)

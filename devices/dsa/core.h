@@ -123,6 +123,8 @@ struct dsa_core {
 	struct dsa_engine engine;         /* used by the polling thread only */
 	atomic_uint_fast64_t completed;   /* descriptors run from portals and rings */
 	atomic_uint_fast64_t dropped;     /* submissions refused (SWERR) */
+	/* Drain handshake (dsa_core_drain_wait / dsa_core_poll_draining). */
+	atomic_uint_fast64_t drain_request, drain_done;
 };
 
 /* Defaults: 1 WQ (trapped), 1 group, 1 engine, 128 entries, 9 vectors, every implemented op. */
@@ -161,5 +163,19 @@ void dsa_core_set_portal(struct dsa_core *core, unsigned wq, uint8_t *pages);
 
 /* Execute what is queued or sitting in polled portals. Returns true if it found work. */
 bool dsa_core_poll(struct dsa_core *core, bool full_scan);
+
+/*
+ * Disable, drain, abort and reset must wait until every descriptor
+ * submitted so far has run. With a poller thread, the device's quiesce op
+ * calls dsa_core_drain_wait(), which kicks the poller (ops->kick) and waits
+ * until the poller, calling dsa_core_poll_draining() as its poll function,
+ * has made an empty full pass after the request. Returns false (nothing
+ * undone, the caller logs) after DSA_DRAIN_TIMEOUT_NS or when give_up
+ * (may be NULL) says so, e.g. because the VM is stopping.
+ */
+#define DSA_DRAIN_TIMEOUT_NS 10000000000ll
+bool dsa_core_drain_wait(struct dsa_core *core, bool (*give_up)(void *opaque), void *opaque);
+/* One poller pass: a full scan while a drain is pending, which completes it when idle. */
+bool dsa_core_poll_draining(struct dsa_core *core);
 
 #endif

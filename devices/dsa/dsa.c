@@ -37,7 +37,6 @@
 #define DSA_SUBSYSTEM_ID     0x0000
 #define DSA_SYNC_INTERVAL_NS 1000000   /* poller re-checks BAR2 at most this often... */
 #define DSA_SYNC_CHECK_POLLS 64        /* ...looking at the clock every 64 idle polls */
-#define DSA_QUIESCE_TIMEOUT_NS 10000000000ll
 
 struct dsa_device {
 	const char *name;
@@ -58,7 +57,6 @@ struct dsa_device {
 	pthread_mutex_t map_lock;     /* memslot changes */
 	atomic_uint_fast64_t mapped_base; /* BAR2 address the memslots sit at, 0: none */
 	int ram_slot[DSA_MAX_WQS];
-	atomic_uint_fast64_t quiesce_request, quiesce_done;
 	struct timespec last_sync;    /* poller thread only */
 	unsigned idle_polls;          /* poller thread only */
 };
@@ -157,28 +155,25 @@ static int64_t elapsed_ns(const struct timespec *since)
 	return (now.tv_sec - since->tv_sec) * 1000000000ll + (now.tv_nsec - since->tv_nsec);
 }
 
+static bool dsa_vm_stopping(void *opaque)
+{
+	struct dsa_device *dsa = opaque;
+
+	return vm_stopping(dsa->vm);
+}
+
 /* Wait until the poller made an empty full pass after this request. */
 static void dsa_quiesce(void *opaque)
 {
 	struct dsa_device *dsa = opaque;
-	struct timespec start;
 
 	if (!dsa->poller_ready || !dsa->poller.running) {
 		while (dsa_core_poll(&dsa->core, true))
 			;
 		return;
 	}
-	uint64_t want = atomic_fetch_add(&dsa->quiesce_request, 1) + 1;
-
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	poller_kick(&dsa->poller);
-	while (atomic_load(&dsa->quiesce_done) < want) {
-		if (vm_stopping(dsa->vm) || elapsed_ns(&start) > DSA_QUIESCE_TIMEOUT_NS) {
-			log_warn("%s: work queues did not drain", dsa->name);
-			return;
-		}
-		sched_yield();
-	}
+	if (!dsa_core_drain_wait(&dsa->core, dsa_vm_stopping, dsa))
+		log_warn("%s: work queues did not drain", dsa->name);
 }
 
 static void dsa_kick(void *opaque)
@@ -200,12 +195,8 @@ static const struct dsa_core_ops dsa_core_callbacks = {
 static bool dsa_poll(void *opaque)
 {
 	struct dsa_device *dsa = opaque;
-	uint64_t request = atomic_load(&dsa->quiesce_request);
-	bool draining = request != atomic_load(&dsa->quiesce_done);
-	bool worked = dsa_core_poll(&dsa->core, draining);
+	bool worked = dsa_core_poll_draining(&dsa->core);
 
-	if (!worked && draining)
-		atomic_store(&dsa->quiesce_done, request);
 	/* Idle: now and then, see whether the guest moved BAR2 (clock reads cost too). */
 	if (!worked && ++dsa->idle_polls % DSA_SYNC_CHECK_POLLS == 0 &&
 	    elapsed_ns(&dsa->last_sync) > DSA_SYNC_INTERVAL_NS) {

@@ -41,7 +41,6 @@
 #include "vmm/poll.h"
 
 #define MSIX_STORE_SIZE     0x2000          /* table page + PBA page */
-#define QUIESCE_TIMEOUT_NS  10000000000ll
 
 struct dsa_sim {
 	struct sim_device *dev;
@@ -51,7 +50,6 @@ struct dsa_sim {
 	bool core_ready;
 	struct poller poller;
 	bool poller_ready;
-	atomic_uint_fast64_t quiesce_request, quiesce_done;
 	pthread_mutex_t cfg_lock;
 	struct sim_pci_config cfg;
 	uint8_t msix[MSIX_STORE_SIZE];
@@ -74,36 +72,18 @@ static bool dsa_sim_bus_master(void *opaque)
 	return sim_pci_config_bus_master(&s->cfg);
 }
 
-static int64_t elapsed_ns(const struct timespec *since)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - since->tv_sec) * 1000000000ll + (now.tv_nsec - since->tv_nsec);
-}
-
 /* Disable/drain/abort/reset wait until the poller made an empty pass. */
 static void dsa_sim_quiesce(void *opaque)
 {
 	struct dsa_sim *s = opaque;
-	struct timespec start;
 
 	if (!s->poller.running) {
 		while (dsa_core_poll(&s->core, true))
 			;
 		return;
 	}
-	uint64_t want = atomic_fetch_add(&s->quiesce_request, 1) + 1;
-
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	poller_kick(&s->poller);
-	while (atomic_load(&s->quiesce_done) < want) {
-		if (elapsed_ns(&start) > QUIESCE_TIMEOUT_NS) {
-			sim_log("%s: work queues did not drain", s->dev->name);
-			return;
-		}
-		sched_yield();
-	}
+	if (!dsa_core_drain_wait(&s->core, NULL, NULL))
+		sim_log("%s: work queues did not drain", s->dev->name);
 }
 
 static void dsa_sim_kick(void *opaque)
@@ -124,13 +104,7 @@ static const struct dsa_core_ops core_ops = {
 static bool dsa_sim_poll(void *opaque)
 {
 	struct dsa_sim *s = opaque;
-	uint64_t request = atomic_load(&s->quiesce_request);
-	bool draining = request != atomic_load(&s->quiesce_done);
-	bool worked = dsa_core_poll(&s->core, draining);
-
-	if (!worked && draining)
-		atomic_store(&s->quiesce_done, request);
-	return worked;
+	return dsa_core_poll_draining(&s->core);
 }
 
 /* ---- regions ---- */
